@@ -1,0 +1,134 @@
+"""The metric catalogue: every name an `expect` may use, its dimension, and which workloads
+produce it. Validation, verdicts and reports all read this one table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from infratest.units import Dimension
+
+WORKLOADS = ("load", "observe", "sweep", "capacity", "cold_start", "disk", "s3", "network")
+
+D = Dimension
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One measurable figure."""
+
+    name: str
+    dimension: Dimension
+    source: str  # a workload name, "probe" (any workload with a probe), or "network:<kind>"
+    help: str
+
+
+_LOAD = [
+    ("latency.p50", D.DURATION, "median response time"),
+    ("latency.p90", D.DURATION, "90th percentile response time"),
+    ("latency.p95", D.DURATION, "95th percentile response time"),
+    ("latency.p99", D.DURATION, "99th percentile response time"),
+    ("latency.p999", D.DURATION, "99.9th percentile response time"),
+    ("latency.max", D.DURATION, "slowest response"),
+    ("latency.mean", D.DURATION, "mean response time"),
+    ("throughput", D.RATE, "successful requests per second"),
+    ("errors.rate", D.RATIO, "failed requests / all requests"),
+    ("errors.count", D.COUNT, "failed requests"),
+    ("requests", D.COUNT, "requests sent in the measured window"),
+    ("generator.cpu.peak", D.CORES, "the load generator's own CPU (cores)"),
+]
+_PROBE = [
+    ("process.rss.peak", D.BYTES, "largest resident memory of the probed process tree"),
+    ("process.rss.growth", D.BYTE_RATE, "memory growth over the steady window (slope)"),
+    ("process.rss.per_request", D.BYTES, "memory growth per request (needs load)"),
+    ("process.cpu.mean", D.CORES, "mean CPU of the probed process tree (cores)"),
+    ("process.cpu.peak", D.CORES, "peak CPU of the probed process tree (cores)"),
+    ("process.threads.peak", D.COUNT, "most threads"),
+    ("process.fds.peak", D.COUNT, "most open file descriptors"),
+    ("host.memory.available.min", D.BYTES, "lowest available memory of the host"),
+    ("host.cpu.mean", D.RATIO, "mean CPU use of the whole host (0..100%)"),
+]
+_SWEEP = [
+    ("scaling.efficiency", D.RATIO, "throughput gain ÷ user gain, largest vs smallest step"),
+    ("throughput.peak", D.RATE, "highest throughput of any step"),
+    ("usl.peak_users", D.COUNT, "users at the peak of the fitted Universal Scalability Law"),
+    ("usl.peak_throughput", D.RATE, "throughput at that peak"),
+]
+_CAPACITY = [
+    ("capacity.throughput", D.RATE, "throughput at the largest load meeting every SLO"),
+    ("capacity.users", D.COUNT, "the largest number of users meeting every SLO"),
+]
+_COLD_START = [
+    ("cold_start.ready", D.DURATION, "launch until the readiness check passes"),
+    ("cold_start.first_response", D.DURATION, "launch until the first successful answer"),
+    ("cold_start.rss", D.BYTES, "resident memory when ready"),
+]
+_DISK = [
+    ("disk.write.throughput", D.BYTE_RATE, "sequential write speed"),
+    ("disk.read.throughput", D.BYTE_RATE, "sequential read speed, page cache evicted"),
+    ("disk.fsync.p99", D.DURATION, "99th percentile fsync latency"),
+    ("disk.free", D.BYTES, "free space on the file system"),
+]
+_S3 = [
+    ("s3.upload.throughput", D.BYTE_RATE, "upload speed (scratch object)"),
+    ("s3.download.throughput", D.BYTE_RATE, "download speed"),
+    ("s3.first_byte.p99", D.DURATION, "99th percentile time to first byte of small ranged GETs"),
+]
+_NETWORK = [
+    ("tcp.connect.p50", D.DURATION, "median TCP connect time", "network:tcp"),
+    ("tcp.connect.p99", D.DURATION, "99th percentile TCP connect time", "network:tcp"),
+    ("dns.resolve.p99", D.DURATION, "99th percentile name resolution time", "network:dns"),
+    ("http.ttfb.p99", D.DURATION, "99th percentile time to first byte", "network:http"),
+    ("http.download.throughput", D.BYTE_RATE, "HTTP body download speed", "network:http"),
+]
+
+
+def _catalogue() -> dict[str, Metric]:
+    table: dict[str, Metric] = {}
+    groups = [
+        ("load", _LOAD),
+        ("probe", _PROBE),
+        ("sweep", _SWEEP),
+        ("capacity", _CAPACITY),
+        ("cold_start", _COLD_START),
+        ("disk", _DISK),
+        ("s3", _S3),
+    ]
+    for source, rows in groups:
+        for name, dimension, text in rows:
+            table[name] = Metric(name, dimension, source, text)
+    for name, dimension, text, source in _NETWORK:
+        table[name] = Metric(name, dimension, source, text)
+    return table
+
+
+METRICS: dict[str, Metric] = _catalogue()
+
+# Sweeps and capacity searches also run the load generator; their verdicts need its CPU.
+_ALSO_GENERATOR = {"sweep", "capacity"}
+
+
+def produced_by(workload: str, network_kind: str | None = None, probed: bool = False) -> list[str]:
+    """Names of the metrics a workload produces, in catalogue order."""
+    names = [
+        metric.name
+        for metric in METRICS.values()
+        if _produces(metric, workload, network_kind, probed)
+    ]
+    if probed and workload != "load":
+        names = [n for n in names if n != "process.rss.per_request"]
+    return names
+
+
+def _produces(metric: Metric, workload: str, network_kind: str | None, probed: bool) -> bool:
+    if metric.source == workload:
+        return True
+    if metric.source == "probe":
+        return probed
+    if metric.source.startswith("network:"):
+        return workload == "network" and metric.source == f"network:{network_kind}"
+    return metric.name == "generator.cpu.peak" and workload in _ALSO_GENERATOR
+
+
+def dimension_of(name: str) -> Dimension:
+    """The dimension of a known metric (KeyError for unknown names)."""
+    return METRICS[name].dimension

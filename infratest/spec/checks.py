@@ -1,0 +1,217 @@
+"""Checks that span sections or need the config: targets exist and are allowed, limits hold,
+every expected metric is one the workload measures, in a unit of the right dimension.
+
+Each check returns (path, message) pairs; the loader turns them into located problems.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from infratest.metrics import METRICS, produced_by
+from infratest.spec.config import Config, TargetConfig
+from infratest.spec.errors import suggest
+from infratest.spec.problems import Path
+from infratest.spec.scenario import Assumption, ProbeSpec, Scenario
+from infratest.targets import HostNotAllowed, check_allowed
+from infratest.units import Condition, Dimension, describe, fits, format_quantity
+
+Finding = tuple[Path, str]
+
+TARGET_WORKLOADS = ("load", "sweep", "capacity", "cold_start")
+LOAD_METRICS = tuple(produced_by("load"))
+
+
+def effective_probe(assumption: Assumption, target: TargetConfig | None) -> ProbeSpec | None:
+    """The probe that will run: as written, or by default the managed target's process tree
+    (plus the host); cold starts measure their own instances instead."""
+    if assumption.probe is not None:
+        return assumption.probe if assumption.probe.enabled else None
+    if assumption.workload == "cold_start":
+        return None
+    managed = target is not None and target.managed
+    if managed and assumption.workload in ("load", "sweep", "capacity", "observe"):
+        return ProbeSpec(target=True)
+    return ProbeSpec()
+
+
+def check_expect(
+    metric: str, condition: Condition, offered: list[str], workload: str, path: Path
+) -> Iterator[Finding]:
+    """One `expect` (or SLO) entry: known, produced here, and in a fitting unit."""
+    where = (*path, metric)
+    if metric not in METRICS:
+        hint = suggest(metric, list(METRICS))
+        yield (
+            where,
+            f"unknown metric '{metric}'{hint}; a {workload} workload offers: " + ", ".join(offered),
+        )
+        return
+    info = METRICS[metric]
+    if metric not in offered:
+        if info.source == "probe" and metric.startswith("process."):
+            yield (
+                where,
+                (
+                    f"{metric} needs a probe on a process: add `probe: target` (managed "
+                    "target) or `probe: {port: N}` / `{pid: N}` / `{name: ...}`"
+                ),
+            )
+        else:
+            yield (
+                where,
+                f"{metric} is not measured by a {workload} workload; it offers: "
+                + ", ".join(offered),
+            )
+        return
+    if not fits(condition.dimension, info.dimension):
+        given = condition.text.lstrip("<>= ")
+        yield where, f'expected {describe(info.dimension)}, got "{given}"'
+
+
+def _offered(assumption: Assumption, probe: ProbeSpec | None) -> list[str]:
+    network = assumption.network.kind if assumption.network else None
+    names = produced_by(assumption.workload, network, probed=probe is not None)
+    if probe is not None and not probe.selects_process:
+        names = [n for n in names if not n.startswith("process.")]
+    return names
+
+
+def _target_findings(
+    target_name: str | None, a: Assumption, config: Config, base: Path
+) -> Iterator[Finding]:
+    if a.workload not in TARGET_WORKLOADS and not (a.probe and a.probe.target):
+        return
+    if target_name is None:
+        yield (*base, a.workload), "needs a target: set `target:` at the top of the scenario"
+        return
+    target = config.targets.get(target_name)
+    if target is None:
+        return  # reported once, for the scenario's `target`
+    if a.workload == "cold_start" and not target.managed:
+        yield (
+            (*base, "cold_start"),
+            (
+                f"needs a managed target (one with `launch` in the "
+                f"config); '{target_name}' is remote"
+            ),
+        )
+    if a.probe and a.probe.target and not target.managed:
+        yield (
+            (*base, "probe"),
+            (
+                f"probe: target needs a managed target; '{target_name}' "
+                "is remote: select a local process with pid, port, name or "
+                "cmdline"
+            ),
+        )
+
+
+def _address_findings(a: Assumption, config: Config, base: Path) -> Iterator[Finding]:
+    if a.network is not None and a.network.kind in ("tcp", "http"):
+        address = a.network.tcp or a.network.http or ""
+        yield from _allowed(address, config, (*base, "network", a.network.kind))
+    if a.s3 is not None and a.s3.target is not None:
+        if a.s3.target not in config.targets:
+            hint = suggest(a.s3.target, list(config.targets))
+            yield (*base, "s3", "target"), f"unknown target '{a.s3.target}'{hint}"
+        else:
+            yield from _allowed(config.targets[a.s3.target].url, config, (*base, "s3", "target"))
+
+
+def _allowed(address: str, config: Config, path: Path) -> Iterator[Finding]:
+    try:
+        check_allowed(address, config.allow.hosts)
+    except HostNotAllowed as exc:
+        yield path, str(exc)
+    except ValueError as exc:
+        yield path, f"cannot read a host from {address!r}: {exc}"
+
+
+def _limit_findings(a: Assumption, config: Config, base: Path) -> Iterator[Finding]:
+    limits, source = config.limits, config.path or "the config"
+    users: list[tuple[Path, int]] = []
+    durations: list[tuple[Path, float]] = []
+    if a.load:
+        users.append((("load", "users"), a.load.users))
+        durations.append((("load", "duration"), a.load.duration))
+    if a.sweep:
+        users.append((("sweep", "users"), max(a.sweep.users)))
+        durations.append((("sweep", "step"), a.sweep.step * len(a.sweep.users)))
+    if a.capacity:
+        users.append((("capacity", "users", "max"), a.capacity.users.max))
+        durations.append((("capacity", "step"), a.capacity.step * a.capacity.max_steps))
+    if a.observe:
+        durations.append((("observe", "duration"), a.observe.duration))
+    for path, count in users:
+        if count > limits.max_users:
+            yield (
+                base + path,
+                (f"{count} users is above limits.max_users ({limits.max_users}) of {source}"),
+            )
+    for path, seconds in durations:
+        if seconds > limits.max_duration:
+            total = format_quantity(seconds, Dimension.DURATION)
+            cap = format_quantity(limits.max_duration, Dimension.DURATION)
+            yield base + path, f"runs up to {total}, above limits.max_duration ({cap}) of {source}"
+
+
+def _traffic_findings(a: Assumption, base: Path) -> Iterator[Finding]:
+    section = a.load or a.sweep or a.capacity
+    if section is not None and not section.requests:
+        yield (
+            (*base, a.workload),
+            (f"no requests to send: give {a.workload}.requests or defaults.load.requests"),
+        )
+
+
+def check_assumption(
+    target_name: str | None, a: Assumption, index: int, config: Config | None
+) -> Iterator[Finding]:
+    """Every finding about one assumption of a scenario whose target is `target_name`."""
+    base: Path = ("assumptions", index)
+    target = config.targets.get(target_name) if config and target_name else None
+    probe = effective_probe(a, target)
+    offered = _offered(a, probe)
+    for metric, condition in a.expect.items():
+        yield from check_expect(metric, condition, offered, a.workload, (*base, "expect"))
+    if a.capacity is not None:
+        for metric, condition in a.capacity.slo.items():
+            yield from check_expect(
+                metric, condition, list(LOAD_METRICS), "load", (*base, "capacity", "slo")
+            )
+    yield from _traffic_findings(a, base)
+    if config is not None:
+        yield from _target_findings(target_name, a, config, base)
+        yield from _address_findings(a, config, base)
+        yield from _limit_findings(a, config, base)
+
+
+def check_target_ref(target_name: str | None, config: Config | None) -> Iterator[Finding]:
+    """The scenario's `target` names a target of the config, on an allowed host."""
+    if config is None or target_name is None:
+        return
+    if target_name not in config.targets:
+        hint = suggest(target_name, list(config.targets))
+        known = ", ".join(config.targets) or "none"
+        where = config.path or "the config"
+        yield ("target",), f"unknown target '{target_name}'{hint}; targets in {where}: {known}"
+    else:
+        yield from _allowed(config.targets[target_name].url, config, ("target",))
+
+
+def check_names(names: list[object]) -> Iterator[Finding]:
+    """Assumption names are test ids: each must be unique in its file."""
+    seen: set[object] = set()
+    for index, name in enumerate(names):
+        if name in seen:
+            yield ("assumptions", index, "name"), f"duplicate assumption name '{name}'"
+        seen.add(name)
+
+
+def check_scenario(scenario: Scenario, config: Config | None) -> Iterator[Finding]:
+    """Every finding about a valid scenario: its target, unique names, and each assumption."""
+    yield from check_target_ref(scenario.target, config)
+    yield from check_names([a.name for a in scenario.assumptions])
+    for index, assumption in enumerate(scenario.assumptions):
+        yield from check_assumption(scenario.target, assumption, index, config)

@@ -1,0 +1,349 @@
+"""The scenario model: what a scenario file says, validated, frozen, with quantities in SI units.
+
+Structure only; checks that need the config or span sections live in :mod:`infratest.spec.checks`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, field_validator, model_validator
+
+from infratest.metrics import WORKLOADS
+from infratest.spec.fields import Bytes, ConditionField, Duration, Name, Rate, Ratio, Section
+from infratest.units import Condition
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+_NO_BODY = object()
+
+
+def _request_shorthand(value: Any) -> Any:
+    """``"GET /healthz"`` is short for ``{method: GET, path: /healthz}``."""
+    if isinstance(value, str):
+        parts = value.split()
+        if len(parts) != 2:
+            raise ValueError(f'expected "METHOD /path" such as "GET /healthz", got "{value}"')
+        return {"method": parts[0], "path": parts[1]}
+    return value
+
+
+class RequestSpec(Section):
+    """One kind of request in the load mix."""
+
+    method: Literal[METHODS] = "GET"  # type: ignore[valid-type]
+    path: str = Field(pattern=r"^/", description="path (and query) starting with '/'")
+    headers: dict[str, str] = Field(default_factory=dict)
+    json_body: Any = Field(default=None, alias="json")
+    body: str | None = None
+    weight: int = Field(default=1, ge=1, le=1000)
+    name: str | None = None
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_body(self) -> RequestSpec:
+        if self.json_body is not None and self.body is not None:
+            raise ValueError("give either json or body, not both")
+        return self
+
+    @property
+    def label(self) -> str:
+        """How the request is named in results: its name, or 'METHOD /path'."""
+        return self.name or f"{self.method} {self.path}"
+
+
+Request = Annotated[RequestSpec, BeforeValidator(_request_shorthand, json_schema_input_type=Any)]
+
+
+def _wait(value: Any) -> Any:
+    """``wait: 100ms`` is constant think time; ``wait: [100ms, 500ms]`` is uniform between."""
+    if isinstance(value, list | tuple):
+        if len(value) != 2:
+            raise ValueError("expected a think time such as 100ms, or [min, max]")
+        return {"min": value[0], "max": value[1]}
+    return {"min": value, "max": value}
+
+
+class Wait(Section):
+    """Think time between a user's requests."""
+
+    min: Duration = 0.0
+    max: Duration = 0.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Wait:
+        if self.max < self.min:
+            raise ValueError("the wait's maximum is below its minimum")
+        return self
+
+
+WaitField = Annotated[Wait, BeforeValidator(_wait, json_schema_input_type=Any)]
+
+
+class Traffic(Section):
+    """The request mix and how each simulated user sends it."""
+
+    requests: tuple[Request, ...] = Field(default=(), description="the request mix")
+    headers: dict[str, str] = Field(default_factory=dict, description="sent with every request")
+    wait: WaitField = Wait()
+    timeout: Duration = Field(default=10.0, gt=0, description="per-request timeout")
+    user_class: Literal["fast", "http"] = "fast"
+
+
+class LoadSpec(Traffic):
+    """Closed-model load: `users` concurrent users for `duration`."""
+
+    users: int = Field(ge=1)
+    duration: Duration = Field(gt=0)
+    ramp: Duration = 0.0
+    warmup: Duration = Field(default=0.0, description="excluded from the figures")
+
+    @model_validator(mode="after")
+    def _windows(self) -> LoadSpec:
+        if self.warmup >= self.duration:
+            raise ValueError("warmup must be shorter than duration")
+        if self.ramp > self.duration:
+            raise ValueError("ramp must not be longer than duration")
+        return self
+
+
+class ObserveSpec(Section):
+    """Probes only, no load: an idle baseline, or watching a batch job."""
+
+    duration: Duration = Field(gt=0)
+    warmup: Duration = 0.0
+
+
+class SweepSpec(Traffic):
+    """A load step per user level, to see how throughput scales."""
+
+    users: tuple[Annotated[int, Field(ge=1)], ...] = Field(min_length=2)
+    step: Duration = Field(gt=0, description="duration of each level")
+    warmup: Duration = Field(default=0.0, description="excluded at the start of each step")
+
+    @field_validator("users")
+    @classmethod
+    def _increasing(cls, users: tuple[int, ...]) -> tuple[int, ...]:
+        if any(b <= a for a, b in itertools.pairwise(users)):
+            raise ValueError(f"user levels must increase, got {list(users)}")
+        return users
+
+
+class UserRange(Section):
+    """The bracket a capacity search works in."""
+
+    min: int = Field(default=1, ge=1)
+    max: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UserRange:
+        if self.max < self.min:
+            raise ValueError(f"max ({self.max}) is below min ({self.min})")
+        return self
+
+
+class CapacityPlan(Section):
+    """What the capacity answer is for: replicas needed for a rate, with headroom."""
+
+    rate: Rate
+    headroom: Ratio = 0.0
+
+
+class CapacitySpec(Traffic):
+    """Search for the largest load that meets every SLO condition."""
+
+    slo: dict[str, ConditionField] = Field(min_length=1)
+    users: UserRange
+    step: Duration = Field(gt=0)
+    warmup: Duration = 0.0
+    max_steps: int = Field(default=12, ge=2, le=50)
+    plan: CapacityPlan | None = None
+
+
+class ColdStartSpec(Section):
+    """Launch fresh instances of a managed target and time how fast they become useful."""
+
+    repeat: int = Field(default=3, ge=1, le=50)
+    requests: tuple[Request, ...] = Field(default=(), description="the first one is timed")
+
+
+class DiskSpec(Section):
+    """Sequential write/read, fsync latency and free space of a directory's file system."""
+
+    path: str
+    size: Bytes = 256e6
+    block: Bytes = 1e6
+    fsync: bool = True
+
+    @model_validator(mode="after")
+    def _sizes(self) -> DiskSpec:
+        if self.block <= 0 or self.size < self.block:
+            raise ValueError("size must be at least one block, and block above zero")
+        return self
+
+
+class S3Spec(Section):
+    """Object storage: an existing object (`key`) or a scratch object (`size`)."""
+
+    target: str | None = Field(default=None, description="config target giving the endpoint URL")
+    bucket: str = Field(min_length=3, max_length=63)
+    key: str | None = None
+    size: Bytes | None = None
+    part_size: Bytes = 8 * 2**20
+    concurrency: int = Field(default=4, ge=1, le=64)
+    samples: int = Field(default=20, ge=1, le=10_000, description="ranged GETs for first byte")
+    region: str = "us-east-1"
+    create_bucket: bool = False
+
+    @model_validator(mode="after")
+    def _one_object(self) -> S3Spec:
+        if (self.key is None) == (self.size is None):
+            raise ValueError("give either key (an existing object) or size (a scratch object)")
+        return self
+
+
+class NetworkSpec(Section):
+    """Reachability and speed of one address."""
+
+    tcp: str | None = Field(default=None, pattern=r"^(\[[0-9A-Fa-f:]+\]|[^\s:/\[\]]+):\d{1,5}$")
+    http: str | None = Field(default=None, pattern=r"^https?://")
+    dns: str | None = None
+    samples: int = Field(default=100, ge=1, le=100_000)
+    timeout: Duration = Field(default=2.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> NetworkSpec:
+        if sum(x is not None for x in (self.tcp, self.http, self.dns)) != 1:
+            raise ValueError("give exactly one of tcp, http or dns")
+        return self
+
+    @property
+    def kind(self) -> str:
+        """'tcp', 'http' or 'dns'."""
+        return "tcp" if self.tcp else "http" if self.http else "dns"
+
+
+def _probe_shorthand(value: Any) -> Any:
+    """``probe: target`` / ``host`` / ``none`` are short for ``{target: true}`` / ``{}`` /
+    ``{enabled: false}``."""
+    if value == "none":
+        return {"enabled": False}
+    if value == "target":
+        return {"target": True}
+    if value == "host":
+        return {}
+    if isinstance(value, str):
+        raise ValueError(f'expected "target", "host", "none" or a mapping, got "{value}"')
+    return value
+
+
+class ProbeSpec(Section):
+    """Which process psutil watches (at most one selector); the host is always watched."""
+
+    enabled: bool = True
+    target: bool = False
+    pid: int | None = Field(default=None, ge=1)
+    port: int | None = Field(default=None, ge=1, le=65535)
+    name: str | None = None
+    cmdline: str | None = Field(default=None, description="regular expression")
+    interval: Duration = Field(default=0.25, ge=0.01, le=60)
+    warmup: Duration = Field(default=0.0, description="excluded from growth slopes")
+
+    @model_validator(mode="after")
+    def _one_selector(self) -> ProbeSpec:
+        chosen = [k for k in ("pid", "port", "name", "cmdline") if getattr(self, k) is not None]
+        if len(chosen) + self.target > 1:
+            raise ValueError("give at most one process selector: target, pid, port, name, cmdline")
+        if self.cmdline is not None:
+            try:
+                re.compile(self.cmdline)
+            except re.error as exc:
+                raise ValueError(f"cmdline is not a valid regular expression: {exc}") from None
+        return self
+
+    @property
+    def selects_process(self) -> bool:
+        """Whether process.* metrics can be measured."""
+        return self.target or any(
+            getattr(self, k) is not None for k in ("pid", "port", "name", "cmdline")
+        )
+
+
+ProbeField = Annotated[
+    ProbeSpec | None, BeforeValidator(_probe_shorthand, json_schema_input_type=Any)
+]
+
+
+class Assumption(Section):
+    """One assumption: a workload, optionally a probe, and the conditions that must hold."""
+
+    name: Name
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    load: LoadSpec | None = None
+    observe: ObserveSpec | None = None
+    sweep: SweepSpec | None = None
+    capacity: CapacitySpec | None = None
+    cold_start: ColdStartSpec | None = None
+    disk: DiskSpec | None = None
+    s3: S3Spec | None = None
+    network: NetworkSpec | None = None
+    probe: ProbeField = None
+    expect: dict[str, ConditionField] = Field(min_length=1)
+    line: int = Field(default=0, exclude=True, description="set by the loader")
+
+    @model_validator(mode="after")
+    def _one_workload(self) -> Assumption:
+        given = [w for w in WORKLOADS if getattr(self, w) is not None]
+        if len(given) != 1:
+            what = ", ".join(given) if given else "none"
+            raise ValueError(
+                f"needs exactly one workload section ({', '.join(WORKLOADS)}); found {what}"
+            )
+        return self
+
+    @property
+    def workload(self) -> str:
+        """The name of the one workload section."""
+        return next(w for w in WORKLOADS if getattr(self, w) is not None)
+
+    @property
+    def workload_spec(self) -> Section:
+        """The workload section itself."""
+        return getattr(self, self.workload)
+
+    @property
+    def conditions(self) -> list[tuple[str, Condition]]:
+        """The expect conditions in file order."""
+        return list(self.expect.items())
+
+
+class Defaults(Section):
+    """Merged into every assumption before validation (the assumption's own values win)."""
+
+    load: dict[str, Any] = Field(
+        default_factory=dict,
+        description="load keys; the request mix also feeds sweep, capacity and cold_start",
+    )
+    probe: Any = None
+
+
+Tag = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", max_length=60)]
+
+
+class Scenario(Section):
+    """A scenario file: assumptions about one target."""
+
+    scenario: Name
+    description: str = ""
+    target: str | None = None
+    tags: tuple[Tag, ...] = ()
+    confidence: Ratio = Field(default=0.95, ge=0.5, lt=1.0)
+    defaults: Defaults = Defaults()
+    assumptions: tuple[Assumption, ...] = Field(min_length=1)
+    path: str = Field(default="", exclude=True, description="set by the loader")
