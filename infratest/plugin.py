@@ -1,0 +1,1 @@
+"""pytest plugin: collects scenario files as test items (hooks only; state on the session)."""
