@@ -41,7 +41,7 @@ def describe_value(value: Any) -> str:
 
 def suggest(word: str, choices: list[str]) -> str:
     """' (did you mean "x"?)' for the closest choice, or ''."""
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
     return f' (did you mean "{close[0]}"?)' if close else ""
 
 
@@ -97,6 +97,9 @@ def _message(error: Any, root: type[BaseModel], loc: Path) -> str:
         hint = suggest(str(loc[-1]), choices)
         known = f"; valid keys: {', '.join(choices)}" if choices else ""
         return f"unknown key '{loc[-1]}'{hint}{known}"
+    if kind == "too_short":
+        count = error["ctx"]["min_length"]
+        return f"needs at least {count} item{'s' if count != 1 else ''}"
     if kind == "value_error":
         return str(error["ctx"]["error"])
     if kind == "string_pattern_mismatch" and loc and loc[-1] in ("name", "scenario"):
@@ -119,8 +122,12 @@ def _clean_loc(loc: tuple[Any, ...]) -> Path:
 def to_problems(exc: ValidationError, root: type[BaseModel], data: Any, file: str) -> list[Problem]:
     """One located problem per pydantic error."""
     problems = []
-    for error in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    deeper = {_clean_loc(e["loc"]) for e in errors}
+    for error in errors:
         loc = _clean_loc(error["loc"])
+        if error["type"] == "too_short" and any(d[: len(loc)] == loc and d != loc for d in deeper):
+            continue  # a list emptied only because its items failed: those errors say why
         at_key = error["type"] == "extra_forbidden"
         mark = mark_at(data, loc, key=at_key)
         line, column = (mark.line, mark.column) if mark else (1, 1)

@@ -57,7 +57,13 @@ class RequestSpec(Section):
         return self.name or f"{self.method} {self.path}"
 
 
-Request = Annotated[RequestSpec, BeforeValidator(_request_shorthand, json_schema_input_type=Any)]
+Request = Annotated[
+    RequestSpec,
+    BeforeValidator(
+        _request_shorthand,
+        json_schema_input_type=Annotated[str, Field(pattern=r"^[A-Za-z]+ /\S*$")] | RequestSpec,
+    ),
+]
 
 
 def _wait(value: Any) -> Any:
@@ -82,7 +88,9 @@ class Wait(Section):
         return self
 
 
-WaitField = Annotated[Wait, BeforeValidator(_wait, json_schema_input_type=Any)]
+WaitField = Annotated[
+    Wait, BeforeValidator(_wait, json_schema_input_type=str | tuple[str, str] | Wait)
+]
 
 
 class Traffic(Section):
@@ -275,7 +283,10 @@ class ProbeSpec(Section):
 
 
 ProbeField = Annotated[
-    ProbeSpec | None, BeforeValidator(_probe_shorthand, json_schema_input_type=Any)
+    ProbeSpec | None,
+    BeforeValidator(
+        _probe_shorthand, json_schema_input_type=Literal["target", "host", "none"] | ProbeSpec
+    ),
 ]
 
 

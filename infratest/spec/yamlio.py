@@ -21,6 +21,7 @@ from infratest.spec.problems import Problem, SpecError
 MAX_FILE_BYTES = 1 << 20  # scenario and config files are small; a bigger one is a mistake
 MAX_NODES = 50_000  # values after alias expansion
 MAX_DEPTH = 64
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,8 @@ class _Builder:
             )
         if depth > MAX_DEPTH:
             self.fail(node, f"nested deeper than {MAX_DEPTH} levels (or a recursive alias)")
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _PLAIN_TAGS:
+            self.fail(node, f"unsupported YAML tag {node.tag}")
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, depth)
         if isinstance(node, yaml.SequenceNode):

@@ -1,0 +1,102 @@
+"""The `infratest` command: validate, schema (and, as they land, run, report, demo)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from infratest import __version__
+from infratest.spec.discovery import UsageError, config_path, scenario_files
+from infratest.spec.problems import SpecError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _add_env_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--env", help="environment: reads configs/ENV.yaml (default: local)")
+    group.add_argument("--config", metavar="FILE", help="config file to use instead of --env")
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from infratest.spec.loader import load_config, load_scenario
+
+    problems: list[str] = []
+    try:
+        config = load_config(config_path(args.env, args.config))
+    except SpecError as exc:
+        print(exc, file=sys.stderr)
+        print("the config is invalid; scenarios were not checked", file=sys.stderr)
+        return EXIT_FAILED
+    files = scenario_files(args.paths or ["scenarios"])
+    for path in files:
+        try:
+            scenario = load_scenario(path, config)
+        except SpecError as exc:
+            problems += [str(p) for p in exc.problems]
+            continue
+        print(f"ok  {scenario.path}: {_plural(len(scenario.assumptions), 'assumption')}")
+    for line in problems:
+        print(line, file=sys.stderr)
+    bad = len({line.split(":", 1)[0] for line in problems})
+    print(
+        f"{_plural(len(files), 'file')} checked against {config.path}: "
+        f"{len(files) - bad} valid, {bad} invalid, {_plural(len(problems), 'problem')}"
+    )
+    return EXIT_FAILED if problems or not files else EXIT_OK
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from infratest.spec.schema import config_schema, scenario_schema
+
+    schema = config_schema() if args.config else scenario_schema()
+    print(json.dumps(schema, indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, one sub-command per job."""
+    parser = argparse.ArgumentParser(
+        prog="infratest",
+        description="Check the infrastructure assumptions of an ML system, written in YAML.",
+    )
+    parser.add_argument("--version", action="version", version=f"infratest {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    validate = commands.add_parser("validate", help="check scenario files without running them")
+    validate.add_argument(
+        "paths", nargs="*", metavar="PATH", help="files or folders (default: scenarios/)"
+    )
+    _add_env_options(validate)
+    validate.set_defaults(handler=_validate)
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of scenario files")
+    schema.add_argument("--config", action="store_true", help="the schema of config files")
+    schema.set_defaults(handler=_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except UsageError as exc:
+        print(f"infratest: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # `infratest schema | head`: the reader left, nothing to report
+        sys.stderr.close()
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print("infratest: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
