@@ -1,0 +1,7 @@
+"""``python -m infratest.demo``: run the demo target."""
+
+import sys
+
+from infratest.demo import main
+
+sys.exit(main())

@@ -1,0 +1,170 @@
+"""A test target whose behaviour is known in advance (stdlib only, run as a subprocess).
+
+Integration tests point infratest at it and check that each measured figure matches the
+behaviour asked for on the command line: service time, error ratio, crash, hang, slow
+start, memory leak, fixed RSS ballast, extra file descriptors and threads, and a hard
+concurrency cap (``--slots K --delay d`` serves at most K/d requests per second).
+
+``GET /healthz`` always answers 200 at once and is not counted as a request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+MAX_BODY_BYTES = 1 << 20
+
+
+class Behaviour:
+    """The configured behaviour plus the request counter it keys on."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.count = 0
+        self.count_lock = threading.Lock()
+        self.slots = threading.BoundedSemaphore(args.slots) if args.slots else None
+        self.leaked: list[bytes] = []
+        self.forever = threading.Event()  # never set: what hung requests wait on
+
+    def next_number(self) -> int:
+        """1-based arrival number of a counted request."""
+        with self.count_lock:
+            self.count += 1
+            return self.count
+
+    def serve(self) -> int:
+        """Status for one counted request, after applying every configured behaviour."""
+        args, number = self.args, self.next_number()
+        if args.die_after_requests is not None and number > args.die_after_requests:
+            os._exit(3)  # abrupt on purpose: no flush, no socket close, no atexit
+        if args.hang_after_requests is not None and number > args.hang_after_requests:
+            self.forever.wait()
+        if args.leak_kib_per_request:
+            self.leaked.append(b"\x5a" * (args.leak_kib_per_request * 1024))
+        if self.slots is None:
+            self.service_time()
+        else:
+            with self.slots:
+                self.service_time()
+        if args.error_every and number % args.error_every == 0:
+            return 500
+        return 200
+
+    def service_time(self) -> None:
+        if self.args.delay > 0:
+            time.sleep(self.args.delay)  # the known service time is the point of this server
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Any path, GET or POST; keep-alive friendly and silent."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    wbufsize = 64 * 1024
+    server: BehaviourServer
+
+    def do_GET(self) -> None:
+        self._discard_body()
+        if self.path.split("?", 1)[0] == "/healthz":
+            self._answer(200)
+        else:
+            self._answer(self.server.behaviour.serve())
+
+    do_POST = do_GET
+
+    def log_message(self, format: str, *args: object) -> None:
+        """No per-request stderr line: it would cap throughput and flood test output."""
+
+    def _discard_body(self) -> None:
+        raw = self.headers.get("Content-Length", "0")
+        length = int(raw) if raw.isdigit() else -1
+        if 0 < length <= MAX_BODY_BYTES:
+            self.rfile.read(length)
+        elif length != 0:
+            self.close_connection = True
+
+    def _answer(self, status: int) -> None:
+        body = b"ok" if status == 200 else b"error"
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class BehaviourServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], behaviour: Behaviour) -> None:
+        super().__init__(address, Handler)
+        self.behaviour = behaviour
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Clients hanging up mid-answer are routine under load; keep stderr quiet."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+def hold_resources(args: argparse.Namespace) -> list[object]:
+    """Allocate the fixed ballast, descriptors and threads; the caller keeps them alive."""
+    held: list[object] = []
+    if args.ballast_mib:
+        held.append(b"\x01" * (args.ballast_mib << 20))  # written, so it is resident
+    held.extend(os.open(os.devnull, os.O_RDONLY) for _ in range(args.open_fds))
+    idle = threading.Event()
+    for i in range(args.threads_extra):
+        thread = threading.Thread(target=idle.wait, name=f"idle-{i}", daemon=True)
+        thread.start()
+        held.append(thread)
+    return held
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add = parser.add_argument
+    add("--port", type=int, required=True)
+    add("--host", default="127.0.0.1")
+    add("--delay", type=float, default=0.0, help="service time per request, seconds")
+    add("--error-every", type=int, default=0, help="every Nth request answers 500")
+    add("--die-after-requests", type=int, default=None, help="os._exit(3) on request N+1")
+    add("--hang-after-requests", type=int, default=None, help="requests after N never answer")
+    add("--startup-delay", type=float, default=0.0, help="seconds before listening")
+    add("--leak-kib-per-request", type=int, default=0, help="KiB kept forever per request")
+    add("--ballast-mib", type=int, default=0, help="MiB allocated and touched at start")
+    add("--open-fds", type=int, default=0, help="extra file descriptors opened at start")
+    add("--threads-extra", type=int, default=0, help="idle threads started at start")
+    add("--slots", type=int, default=0, help="at most K requests in service at once")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    held = hold_resources(args)
+    if args.startup_delay > 0:
+        time.sleep(args.startup_delay)  # the slow start under test
+    server = BehaviourServer((args.host, args.port), Behaviour(args))
+
+    def stop(signum: int, frame: object) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        server.serve_forever(poll_interval=0.1)
+    finally:
+        server.server_close()
+    del held
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
