@@ -143,11 +143,11 @@ def describe(dimension: Dimension) -> str:
 
 
 def _unit_hint(unit: str, table: dict[str, float]) -> str:
-    close = difflib.get_close_matches(unit, list(table), n=1, cutoff=0.5)
-    if not close:
-        lowered = {u.lower(): u for u in table}
-        if unit.lower() in lowered:
-            close = [lowered[unit.lower()]]
+    lowered = {u.lower(): u for u in table}
+    if unit.lower() in lowered:
+        close = [lowered[unit.lower()]]
+    else:
+        close = difflib.get_close_matches(unit, list(table), n=1, cutoff=0.5)
     return f' (did you mean "{close[0]}"?)' if close else ""
 
 
@@ -225,9 +225,9 @@ def parse_as(text: str | int | float, wanted: Dimension) -> float:
     """Parse a quantity that must have dimension `wanted`; returns the SI value."""
     try:
         quantity = parse_quantity(text)
-    except QuantityError as exc:
-        if "unit" in str(exc):
-            raise
+    except QuantityError:
+        if not isinstance(text, str) or _QUANTITY.match(text):
+            raise  # a unit or range problem: its own message is the clearer one
         raise QuantityError(f"expected {describe(wanted)}, got {_quoted(text)}") from None
     if not fits(quantity.dimension, wanted):
         raise QuantityError(f"expected {describe(wanted)}, got {_quoted(text)}")
@@ -255,8 +255,7 @@ _SIZE_STEPS = (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3), ("B", 1.0))
 
 
 def _number(value: float, digits: int) -> str:
-    text = f"{value:.{digits}g}"
-    return text if "e" not in text else f"{value:.{digits}f}".rstrip("0").rstrip(".")
+    return f"{value:.{digits}g}"
 
 
 def _scaled(value: float, steps: tuple[tuple[str, float], ...], digits: int) -> str:

@@ -9,21 +9,12 @@ from infratest.metrics import METRICS
 from infratest.spec.config import Config
 from infratest.spec.scenario import Assumption, CapacitySpec, Scenario
 
-_INTERNAL_FIELDS = ("path", "line")
 
-
-def _drop_internal(node: Any) -> None:
+def _drop_internal(schema: dict[str, Any], *where: tuple[str | None, str]) -> None:
     """Fields the loader sets (file path, line) are not for users to write."""
-    if isinstance(node, dict):
-        properties = node.get("properties")
-        if isinstance(properties, dict):
-            for name in _INTERNAL_FIELDS:
-                properties.pop(name, None)
-        for value in node.values():
-            _drop_internal(value)
-    elif isinstance(node, list):
-        for value in node:
-            _drop_internal(value)
+    for definition, field in where:
+        node = schema if definition is None else schema["$defs"][definition]
+        node["properties"].pop(field, None)
 
 
 def _metric_keys(schema: dict[str, Any], model: type, field: str) -> None:
@@ -34,7 +25,7 @@ def _metric_keys(schema: dict[str, Any], model: type, field: str) -> None:
 def scenario_schema() -> dict[str, Any]:
     """The JSON Schema of a scenario file."""
     schema = Scenario.model_json_schema(mode="validation")
-    _drop_internal(schema)
+    _drop_internal(schema, (None, "path"), ("Assumption", "line"))
     _metric_keys(schema, Assumption, "expect")
     _metric_keys(schema, CapacitySpec, "slo")
     schema["required"] = [r for r in schema.get("required", []) if r != "scenario"]
@@ -44,7 +35,7 @@ def scenario_schema() -> dict[str, Any]:
 def config_schema() -> dict[str, Any]:
     """The JSON Schema of an environment config file."""
     schema = Config.model_json_schema(mode="validation")
-    _drop_internal(schema)
+    _drop_internal(schema, (None, "path"))
     return _header(schema, "infratest config")
 
 

@@ -1,0 +1,64 @@
+"""`infratest validate` and `infratest schema` as a user runs them: a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent.parent
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "infratest.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_bundled_scenarios_validate() -> None:
+    result = run("validate")
+    assert result.returncode == 0, result.stderr
+    assert "0 invalid" in result.stdout
+
+
+def test_every_problem_of_every_file_and_exit_1(tmp_path: Path) -> None:
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    bad = sorted((ROOT / "tests" / "fixtures" / "invalid").glob("*.yaml"))[20:24]
+    for path in bad:
+        shutil.copy(path, folder / path.name)
+    shutil.copy(ROOT / "scenarios" / "online-inference.yaml", folder / "ok.yaml")
+    result = run("validate", str(folder), "--config", str(ROOT / "tests/fixtures/config.yaml"))
+    assert result.returncode == 1
+    for path in bad:
+        assert f"{path.name}:" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "5 files checked" in result.stdout and "1 valid, 4 invalid" in result.stdout
+
+
+def test_unknown_environment_is_a_usage_error() -> None:
+    result = run("validate", "--env", "nowhere")
+    assert result.returncode == 2
+    assert "no config for environment 'nowhere'" in result.stderr
+    assert "local" in result.stderr  # lists the environments that exist
+
+
+def test_invalid_config_is_reported_with_its_line(tmp_path: Path) -> None:
+    config = ROOT / "tests" / "fixtures" / "invalid_configs"
+    path = sorted(config.glob("*port-without-launch*"))[0]
+    result = run("validate", "--config", str(path))
+    assert result.returncode == 1
+    assert ":4:" in result.stderr and "no launch command" in result.stderr
+
+
+def test_schema_is_json() -> None:
+    result = run("schema")
+    assert result.returncode == 0
+    assert "assumptions" in json.loads(result.stdout)["properties"]
+    assert "targets" in json.loads(run("schema", "--config").stdout)["properties"]
