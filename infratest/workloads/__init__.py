@@ -1,0 +1,1 @@
+"""Load generation: plans, the Locust child process and its parent-side runner."""

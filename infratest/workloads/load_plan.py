@@ -1,0 +1,137 @@
+"""What a load run should do, as plain data.
+
+The plan crosses a process boundary (parent -> Locust child) as JSON, so it holds
+no Locust objects and validates itself up front: a bad plan should fail in the
+parent with a clear message, not as a crash inside the child.
+"""
+
+from __future__ import annotations
+
+import json as _json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Final
+
+USER_CLASSES: Final = ("fast", "http")
+
+
+class _NoJson:
+    """Marks "send no JSON body"; `None` cannot, because `null` is a valid JSON body."""
+
+    _instance: _NoJson | None = None
+
+    def __new__(cls) -> _NoJson:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NO_JSON"
+
+    def __reduce__(self) -> str:
+        return "NO_JSON"
+
+
+NO_JSON: Final = _NoJson()
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    """One kind of request the simulated users send; `weight` sets its share of the mix."""
+
+    method: str = "GET"
+    path: str = "/"
+    headers: Mapping[str, str] = field(default_factory=dict, hash=False)
+    json: Any = field(default=NO_JSON, hash=False)
+    body: str | None = None
+    weight: int = 1
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        method = self.method.upper()
+        object.__setattr__(self, "method", method)
+        object.__setattr__(self, "headers", dict(self.headers))
+        if self.name is None:
+            object.__setattr__(self, "name", f"{method} {self.path}")
+        if not self.path.startswith("/"):
+            raise ValueError(f"request path must start with '/': {self.path!r}")
+        if self.weight < 1:
+            raise ValueError(f"request weight must be >= 1, got {self.weight}")
+        if self.has_json and self.body is not None:
+            raise ValueError("a request takes either `json` or `body`, not both")
+
+    @property
+    def has_json(self) -> bool:
+        """True when a JSON body (possibly `null`) is to be sent."""
+        return self.json is not NO_JSON
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form; `json` is left out entirely when there is no JSON body."""
+        data = asdict(self)
+        data["headers"] = dict(self.headers)
+        if not self.has_json:
+            del data["json"]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RequestSpec:
+        """Inverse of `to_dict`."""
+        return cls(**dict(data))
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """A closed-loop load run: `users` users, each sending requests back to back."""
+
+    host: str
+    requests: tuple[RequestSpec, ...]
+    users: int
+    ramp_s: float = 0.0
+    duration_s: float = 10.0
+    warmup_s: float = 0.0
+    wait_min_s: float = 0.0
+    wait_max_s: float = 0.0
+    timeout_s: float = 10.0
+    user_class: str = "fast"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "requests", tuple(self.requests))
+        object.__setattr__(self, "host", self.host.rstrip("/"))
+        problems = _plan_problems(self)
+        if problems:
+            raise ValueError("invalid load plan: " + "; ".join(problems))
+
+    @property
+    def spawn_rate(self) -> float:
+        """Users started per second; everyone at once when there is no ramp."""
+        return self.users / self.ramp_s if self.ramp_s > 0 else float(self.users)
+
+    def to_json(self) -> str:
+        """Serialise for the child process."""
+        data = asdict(self)
+        data["requests"] = [r.to_dict() for r in self.requests]
+        return _json.dumps(data, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> LoadPlan:
+        """Inverse of `to_json`."""
+        data = _json.loads(text)
+        data["requests"] = tuple(RequestSpec.from_dict(r) for r in data["requests"])
+        return cls(**data)
+
+
+def _plan_problems(plan: LoadPlan) -> list[str]:
+    """Every reason the plan cannot run, so the user fixes them in one go."""
+    is_url = plan.host.startswith(("http://", "https://"))
+    checks = [
+        (is_url, f"host must be an http(s) URL: {plan.host}"),
+        (len(plan.requests) > 0, "at least one request is needed"),
+        (plan.users >= 1, f"users must be >= 1, got {plan.users}"),
+        (plan.duration_s > 0, f"duration_s must be > 0, got {plan.duration_s}"),
+        (0 <= plan.ramp_s <= plan.duration_s, "ramp_s must be within [0, duration_s]"),
+        (0 <= plan.warmup_s < plan.duration_s, "warmup_s must be within [0, duration_s)"),
+        (0 <= plan.wait_min_s <= plan.wait_max_s, "need 0 <= wait_min_s <= wait_max_s"),
+        (plan.timeout_s > 0, f"timeout_s must be > 0, got {plan.timeout_s}"),
+        (plan.user_class in USER_CLASSES, f"user_class must be one of {USER_CLASSES}"),
+    ]
+    return [message for ok, message in checks if not ok]
