@@ -1,4 +1,4 @@
-"""The `infratest` command: validate, schema (and, as they land, run, report, demo)."""
+"""The `infratest` command: run, validate, schema, demo."""
 
 from __future__ import annotations
 
@@ -60,6 +60,21 @@ def _schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _run(args: argparse.Namespace) -> int:
+    """The same run as `pytest PATH --infratest-...`, for people who don't think in pytest."""
+    import pytest
+
+    scenario_files(args.paths or ["scenarios"])  # a missing path is a usage error, not a crash
+    pytest_args = [*(args.paths or ["scenarios"]), f"--infratest-inconclusive={args.inconclusive}"]
+    if args.env:
+        pytest_args.append(f"--infratest-env={args.env}")
+    if args.config:
+        pytest_args.append(f"--infratest-config={args.config}")
+    if args.json:
+        pytest_args.append(f"--infratest-json={args.json}")
+    return int(pytest.main([*pytest_args, *args.pytest_args]))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line, one sub-command per job."""
     parser = argparse.ArgumentParser(
@@ -76,6 +91,26 @@ def build_parser() -> argparse.ArgumentParser:
     _add_env_options(validate)
     validate.set_defaults(handler=_validate)
 
+    run = commands.add_parser(
+        "run",
+        help="check the assumptions (runs pytest on them)",
+        epilog="Anything after -- goes to pytest, e.g. infratest run -- -k latency -x",
+    )
+    run.add_argument(
+        "paths", nargs="*", metavar="PATH", help="files or folders (default: scenarios/)"
+    )
+    _add_env_options(run)
+    run.add_argument("--json", metavar="PATH", help="write the results document here")
+    run.add_argument(
+        "--inconclusive",
+        choices=("fail", "pass"),
+        default="fail",
+        help="whether inconclusive and error verdicts fail the run (default: fail)",
+    )
+    run.set_defaults(handler=_run)
+
+    commands.add_parser("demo", help="serve the embedded demo model over HTTP (see demo -h)")
+
     schema = commands.add_parser("schema", help="print the JSON Schema of scenario files")
     schema.add_argument("--config", action="store_true", help="the schema of config files")
     schema.set_defaults(handler=_schema)
@@ -84,7 +119,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["demo"]:  # the demo server has its own options
+        from infratest.demo import main as demo_main
+
+        return demo_main(argv[1:])
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []
+    argv = argv[: argv.index("--")] if "--" in argv else argv
     args = build_parser().parse_args(argv)
+    args.pytest_args = extra
     try:
         return int(args.handler(args))
     except UsageError as exc:

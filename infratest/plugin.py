@@ -1,1 +1,77 @@
-"""pytest plugin: collects scenario files as test items (hooks only; state on the session)."""
+"""pytest plugin: scenario files become test items. Hooks only; state lives in the stash.
+
+Every option is prefixed ``--infratest-``: Locust's own pytest plugin owns ``--host``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from infratest.state import STATE_KEY, InfratestState
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("infratest", "infrastructure assumptions (infratest)")
+    group.addoption(
+        "--infratest-env",
+        metavar="NAME",
+        default=None,
+        help="environment: reads configs/NAME.yaml (default: local)",
+    )
+    group.addoption(
+        "--infratest-config",
+        metavar="FILE",
+        default=None,
+        help="config file to use instead of --infratest-env",
+    )
+    group.addoption(
+        "--infratest-json",
+        metavar="PATH",
+        default=None,
+        help="write the results document here (atomically, also when interrupted)",
+    )
+    group.addoption(
+        "--infratest-inconclusive",
+        choices=("fail", "pass"),
+        default="fail",
+        help="whether inconclusive and error verdicts fail the run (default: fail)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "infratest: an assumption from an infratest scenario")
+    config.stash[STATE_KEY] = InfratestState(config)
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    from infratest.pytest_items import ScenarioFile, is_scenario_file
+
+    if is_scenario_file(file_path, parent.session):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    state = session.config.stash.get(STATE_KEY, None)
+    if state is None:
+        return
+    try:
+        state.close()
+    finally:
+        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+        state.write_json(finished=True, interrupted=interrupted)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    from infratest.terminal import summary_line
+
+    state = terminalreporter.config.stash.get(STATE_KEY, None)
+    if state is None or not state.results:
+        return
+    terminalreporter.section("infratest")
+    for result in state.results:
+        terminalreporter.write_line(summary_line(result))
+    if state.json_path:
+        terminalreporter.write_line(f"results: {state.json_path}")

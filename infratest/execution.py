@@ -1,0 +1,149 @@
+"""Running assumptions: resolve the target, run the workload, decide the verdict.
+
+One :class:`Runner` lives for a whole pytest session, so managed targets start once and are
+shared by the assumptions that use them; closing it stops every process it started.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from infratest.measurements import MeasurementError, Measurements
+from infratest.spec.checks import TARGET_WORKLOADS
+from infratest.spec.config import Config, TargetConfig
+from infratest.spec.scenario import Assumption, Scenario
+from infratest.targets import HostNotAllowed, Target, TargetError, TargetPool, TargetSpec
+from infratest.verdict import Outcome, error_outcome, evaluate
+
+Progress = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class WorkloadContext:
+    """What a workload needs: the assumption, its target (if any) and where to report."""
+
+    scenario: Scenario
+    assumption: Assumption
+    target: Target | None
+    runner: Runner
+    progress: Progress | None = None
+
+    @property
+    def confidence(self) -> float:
+        """The scenario's confidence level."""
+        return self.scenario.confidence
+
+
+Workload = Callable[[WorkloadContext], Measurements]
+
+
+def _load(ctx: WorkloadContext) -> Measurements:
+    from infratest.workloads.load import run_load_section
+
+    assert ctx.target is not None and ctx.assumption.load is not None
+    return run_load_section(ctx.assumption.load, ctx.target.url, ctx.confidence, ctx.progress)
+
+
+WORKLOADS: dict[str, Workload] = {"load": _load}
+
+
+@dataclass
+class AssumptionResult:
+    """One assumption's verdict with everything measured, ready for the results file."""
+
+    id: str
+    scenario: Scenario
+    assumption: Assumption
+    outcome: Outcome
+    measurements: Measurements
+    started_at: str
+    duration_s: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The results-file form (see the README's results section)."""
+        from infratest.results.contract import result_to_dict
+
+        return result_to_dict(self)
+
+
+def target_spec(name: str, target: TargetConfig) -> TargetSpec:
+    """A config target as the process manager takes it."""
+    return TargetSpec(
+        name=name,
+        url=target.url,
+        launch=target.launch,
+        ready=target.ready,
+        ready_timeout_s=target.ready_timeout,
+        stop_timeout_s=target.stop_timeout,
+        env=dict(target.env),
+        cwd=target.cwd,
+    )
+
+
+def _needs_target(assumption: Assumption) -> bool:
+    probe_target = assumption.probe is not None and assumption.probe.target
+    return assumption.workload in TARGET_WORKLOADS or probe_target
+
+
+def _timestamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Runner:
+    """Runs assumptions for one session and owns the targets it starts."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        specs = {name: target_spec(name, t) for name, t in config.targets.items()}
+        self.pool = TargetPool(specs, config.allow.hosts)
+
+    def _measure(
+        self, scenario: Scenario, assumption: Assumption, progress: Progress | None
+    ) -> Measurements:
+        workload = WORKLOADS.get(assumption.workload)
+        if workload is None:
+            raise MeasurementError(
+                f"the {assumption.workload} workload is not available in this version of infratest"
+            )
+        target = self.pool.get(scenario.target) if _needs_target(assumption) else None
+        ctx = WorkloadContext(scenario, assumption, target, self, progress)
+        found = workload(ctx)
+        if target is not None:
+            _check_alive(target, found)
+        return found
+
+    def run(
+        self,
+        scenario: Scenario,
+        assumption: Assumption,
+        node_id: str,
+        progress: Progress | None = None,
+    ) -> AssumptionResult:
+        """Measure one assumption and decide its verdict; failures become `error` verdicts."""
+        started, clock = _timestamp(), time.monotonic()
+        try:
+            found = self._measure(scenario, assumption, progress)
+            outcome = evaluate(assumption.expect, found)
+        except (MeasurementError, TargetError, HostNotAllowed) as exc:
+            found = Measurements(error=str(exc))
+            outcome = error_outcome(assumption.expect, str(exc))
+        return AssumptionResult(
+            node_id, scenario, assumption, outcome, found, started, time.monotonic() - clock
+        )
+
+    def close(self) -> None:
+        """Stop every process started for this session."""
+        self.pool.close()
+
+
+def _check_alive(target: Target, found: Measurements) -> None:
+    """A target that died during the run makes the measurement an error, with its output."""
+    try:
+        target.check_alive()
+    except TargetError as exc:
+        found.error = f"target died during the run: {exc}"

@@ -1,0 +1,649 @@
+"""Watch a process tree and the host with psutil while a workload runs, and turn the readings
+into the process.* and host.* metrics.
+
+`resolve_process` finds the process a probe section selects (once, before the run),
+`ProbeSampler` samples it and its descendants on a daemon thread, and `probe_measurements`
+turns the resulting `ProbeSeries` into interval estimates.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import psutil
+
+from infratest.measurements import MeasurementError, Measurements
+from infratest.spec.scenario import ProbeSpec
+from infratest.stats import Interval, exact, mean_interval, ratio_interval, slope_interval
+from infratest.units import Dimension, format_quantity
+
+__all__ = [
+    "ProbeSampler",
+    "ProbeSeries",
+    "probe_measurements",
+    "resolve_process",
+]
+
+DEFAULT_INTERVAL_S = 0.25
+WINDOW_S = 1.0  # window means and the cpu.peak moving average span about this long
+MIN_SLOPE_WINDOWS = 3  # fewer windows than this: no growth estimate at all
+RAW_SLOPE_BELOW_WINDOWS = 6  # fewer windows than this: fit the raw samples instead
+MAX_TREE = 256  # processes sampled per tick, so a fork bomb cannot blow the sampler's budget
+HOST_PIDS_REFRESH_TICKS = 40
+JOIN_TIMEOUT_S = 5.0
+SHOWN_CANDIDATES = 8
+NAN = math.nan
+_NO_PROCESS = (NAN, NAN, NAN, NAN)
+
+
+# --------------------------------------------------------------------------- resolution
+
+
+def resolve_process(spec: ProbeSpec, target_pid: int | None) -> psutil.Process | None:
+    """The process a probe section selects, or None when only the host is watched.
+
+    Raises MeasurementError naming the selector when nothing (or more than one unrelated
+    process) matches, or when the process cannot be read.
+    """
+    if not spec.enabled or not spec.selects_process:
+        return None
+    if spec.target:
+        if target_pid is None:
+            raise MeasurementError("probe: target needs a managed target, and none is running")
+        return _by_pid(target_pid, f"target pid {target_pid}")
+    if spec.pid is not None:
+        return _by_pid(spec.pid, f"pid {spec.pid}")
+    if spec.port is not None:
+        return _by_port(spec.port)
+    if spec.name is not None:
+        return _by_name(spec.name)
+    assert spec.cmdline is not None  # selects_process guarantees one selector
+    return _by_cmdline(spec.cmdline)
+
+
+def _by_pid(pid: int, label: str) -> psutil.Process:
+    try:
+        proc = psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        raise MeasurementError(f"{label} does not exist") from None
+    except psutil.AccessDenied:
+        raise MeasurementError(f"{label}: access denied") from None
+    return _readable(proc, label)
+
+
+def _readable(proc: psutil.Process, label: str) -> psutil.Process:
+    """Fail now, with the selector in the message, rather than mid-run in the sampler."""
+    try:
+        with proc.oneshot():
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                raise MeasurementError(f"{label} has exited (zombie process {proc.pid})")
+            proc.memory_info()
+            proc.cpu_times()
+    except psutil.NoSuchProcess:
+        raise MeasurementError(f"{label} has exited (process {proc.pid})") from None
+    except psutil.AccessDenied:
+        raise MeasurementError(
+            f"{label}: access denied reading process {proc.pid} (run as its user or root)"
+        ) from None
+    return proc
+
+
+def _by_port(port: int) -> psutil.Process:
+    pids = _listening_pids(port)
+    if not pids:
+        raise MeasurementError(f"no process listens on port {port}")
+    procs = [p for p in (_existing(pid) for pid in sorted(pids)) if p is not None]
+    proc = _only_one(procs, f"no process listens on port {port}", f"listen on port {port}")
+    return _readable(proc, f"the process listening on port {port}")
+
+
+def _listening_pids(port: int) -> set[int]:
+    """Pids with a LISTEN socket on `port`: one system-wide table, a per-process scan only
+    when that table is denied to us or hides a listener's owner."""
+    try:
+        conns = psutil.net_connections(kind="tcp")
+    except psutil.AccessDenied:
+        return _scan_listeners(port)
+    found = {c.pid for c in conns if _listens(c, port)}
+    if None not in found:
+        return {pid for pid in found if pid is not None}
+    pids = {pid for pid in found if pid is not None} | _scan_listeners(port)
+    if not pids:
+        raise MeasurementError(
+            f"port {port}: something listens there, but its process is not visible to us "
+            "(access denied; run as its user or root)"
+        )
+    return pids
+
+
+def _listens(conn: Any, port: int) -> bool:
+    return conn.status == psutil.CONN_LISTEN and bool(conn.laddr) and conn.laddr.port == port
+
+
+def _scan_listeners(port: int) -> set[int]:
+    pids: set[int] = set()
+    for proc in psutil.process_iter():
+        try:
+            if any(_listens(c, port) for c in proc.net_connections(kind="tcp")):
+                pids.add(proc.pid)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return pids
+
+
+def _existing(pid: int) -> psutil.Process | None:
+    try:
+        return psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return None
+
+
+def _by_name(name: str) -> psutil.Process:
+    mine = _self_and_ancestors()
+    procs = [
+        p
+        for p in psutil.process_iter(["name", "status"])
+        if p.info["name"] == name and p.pid not in mine and p.info["status"] != "zombie"
+    ]
+    proc = _only_one(procs, f'no process is named "{name}"', f'are named "{name}"')
+    return _readable(proc, f'the process named "{name}"')
+
+
+def _by_cmdline(pattern: str) -> psutil.Process:
+    regex, mine = re.compile(pattern), _self_and_ancestors()
+    procs = [
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if p.pid not in mine and p.info["cmdline"] and regex.search(" ".join(p.info["cmdline"]))
+    ]
+    none = f'no process command line matches "{pattern}"'
+    proc = _only_one(procs, none, f'have command lines matching "{pattern}"')
+    return _readable(proc, f'the process matching cmdline "{pattern}"')
+
+
+def _self_and_ancestors() -> set[int]:
+    """Our own command line (or a wrapping shell's) may contain the pattern: never match it."""
+    me = psutil.Process()
+    return {me.pid} | {p.pid for p in me.parents()}
+
+
+def _only_one(procs: list[psutil.Process], none: str, many: str) -> psutil.Process:
+    """The single match; matches inside another match's tree (pre-fork workers sharing a
+    listening socket, say) are covered by tree sampling, so only tree roots count."""
+    roots = _tree_roots(procs)
+    if not roots:
+        raise MeasurementError(none)
+    if len(roots) > 1:
+        shown = ", ".join(_describe(p) for p in roots[:SHOWN_CANDIDATES])
+        more = f" and {len(roots) - SHOWN_CANDIDATES} more" if len(roots) > SHOWN_CANDIDATES else ""
+        raise MeasurementError(
+            f"{len(roots)} processes {many}: {shown}{more}; select one by pid, port or cmdline"
+        )
+    return roots[0]
+
+
+def _tree_roots(procs: list[psutil.Process]) -> list[psutil.Process]:
+    pids = {p.pid for p in procs}
+    roots = []
+    for proc in procs:
+        try:
+            ancestors = {a.pid for a in proc.parents()}
+        except psutil.Error:
+            ancestors = set()
+        if not ancestors & pids:
+            roots.append(proc)
+    return roots
+
+
+def _describe(proc: psutil.Process) -> str:
+    try:
+        text = " ".join(proc.cmdline()) or proc.name()
+    except psutil.Error:
+        text = "?"
+    return f"pid {proc.pid} ({text[:60]}{'…' if len(text) > 60 else ''})"
+
+
+# --------------------------------------------------------------------------- sampling
+
+
+@dataclass
+class ProbeSeries:
+    """What the sampler saw: one row per tick; process columns are NaN without a process
+    or after it went away. Times are seconds from the sampler's ``t0``."""
+
+    t: np.ndarray
+    rss: np.ndarray  # bytes, summed over the process tree
+    cpu: np.ndarray  # cores, summed over the tree
+    threads: np.ndarray
+    fds: np.ndarray
+    host_available: np.ndarray  # bytes
+    host_cpu: np.ndarray  # ratio 0..1 of the whole host
+    pid: int | None = None
+    process_gone_at: float | None = None
+    sampler_cpu: float = 0.0  # CPU seconds the sampler thread itself used
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """Lists for the results file and plots; NaN becomes None, values rounded."""
+        gone = self.process_gone_at
+        return {
+            "t": _json_list(self.t, 3),
+            "rss": _json_list(self.rss, None),
+            "cpu": _json_list(self.cpu, 4),
+            "threads": _json_list(self.threads, None),
+            "fds": _json_list(self.fds, None),
+            "host_available": _json_list(self.host_available, None),
+            "host_cpu": _json_list(self.host_cpu, 4),
+            "pid": self.pid,
+            "process_gone_at": None if gone is None else round(gone, 3),
+            "sampler_cpu": round(self.sampler_cpu, 4),
+        }
+
+
+def _json_list(values: np.ndarray, digits: int | None) -> list[Any]:
+    return [
+        None if not math.isfinite(v) else round(v) if digits is None else round(v, digits)
+        for v in np.asarray(values, dtype=float).tolist()
+    ]
+
+
+def _proc_children_supported() -> bool:
+    return os.path.exists(f"/proc/{os.getpid()}/task/{threading.get_native_id()}/children")
+
+
+_TASK_CHILDREN = _proc_children_supported()
+
+
+def _task_children(pid: int) -> list[int]:
+    """Direct children from Linux's per-thread children files (any thread may have forked)."""
+    kids: list[int] = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as fh:
+                kids.extend(int(x) for x in fh.read().split())
+    except (FileNotFoundError, ProcessLookupError):
+        pass  # the process or one of its threads ended while we read
+    return kids
+
+
+class _TreeLister:
+    """Lists a process tree each tick by the cheaper of two ways: the per-thread children
+    files (cost grows with the tree's threads) or psutil's scan of every process's parent
+    (cost grows with the host's processes)."""
+
+    def __init__(self) -> None:
+        self._host_pids = 0
+        self._ticks = 0
+
+    def pids(self, root: psutil.Process, threads: float) -> tuple[list[int], bool]:
+        """The root and its descendants (at most MAX_TREE), and whether the list was cut."""
+        if self._ticks % HOST_PIDS_REFRESH_TICKS == 0:
+            self._host_pids = len(psutil.pids())
+        self._ticks += 1
+        if _TASK_CHILDREN and not threads > self._host_pids:
+            return _walk(root.pid, _task_children)
+        try:
+            found = [root.pid] + [c.pid for c in root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            found = [root.pid]
+        return found[:MAX_TREE], len(found) > MAX_TREE
+
+
+def _walk(root: int, children: Callable[[int], list[int]]) -> tuple[list[int], bool]:
+    order, queue, seen = [root], [root], {root}
+    while queue:
+        for kid in children(queue.pop(0)):
+            if kid in seen:
+                continue
+            if len(order) >= MAX_TREE:
+                return order, True
+            seen.add(kid)
+            order.append(kid)
+            queue.append(kid)
+    return order, False
+
+
+def _read_one(proc: psutil.Process) -> tuple[float, float, float, float]:
+    """(rss bytes, cpu seconds so far, threads, fds) of one process; fds NaN if denied."""
+    with proc.oneshot():
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            raise psutil.ZombieProcess(proc.pid)
+        times = proc.cpu_times()
+        rss, threads = proc.memory_info().rss, proc.num_threads()
+        try:
+            fds = float(proc.num_fds()) if hasattr(proc, "num_fds") else NAN
+        except psutil.AccessDenied:
+            fds = NAN
+    return float(rss), times.user + times.system, float(threads), fds
+
+
+class _TreeReader:
+    """Sums one process tree per tick. Keeps psutil.Process objects and CPU totals by pid,
+    so CPU is the delta since the previous tick rather than since each process started."""
+
+    def __init__(self, root: psutil.Process) -> None:
+        self.root = root
+        self.cut = False
+        self._lister = _TreeLister()
+        self._procs: dict[int, psutil.Process] = {root.pid: root}
+        self._cpu_total: dict[int, float] = {}
+        self._threads = 1.0
+
+    def read(self, dt: float | None) -> tuple[float, float, float, float] | None:
+        """(rss, cores, threads, fds) summed over the tree, or None once the root is gone."""
+        try:
+            first = _read_one(self.root)
+        except psutil.NoSuchProcess:  # includes zombies: exited, not yet reaped
+            return None
+        pids, self.cut = self._lister.pids(self.root, self._threads)
+        rows = [(first, self._cores(self.root.pid, first[1], dt, None))]
+        for pid in pids[1:]:
+            row = self._read_child(pid, dt)
+            if row is not None:
+                rows.append(row)
+        live = {self.root.pid, *pids}
+        self._procs = {p: v for p, v in self._procs.items() if p in live}
+        self._cpu_total = {p: v for p, v in self._cpu_total.items() if p in live}
+        rss, threads, fds = (sum(r[0][i] for r in rows) for i in (0, 2, 3))
+        self._threads = threads
+        return rss, sum(r[1] for r in rows), threads, fds
+
+    def _read_child(self, pid: int, dt: float | None) -> tuple[tuple, float] | None:
+        try:
+            proc = self._procs.get(pid) or psutil.Process(pid)
+            self._procs[pid] = proc
+            values = _read_one(proc)
+        except psutil.Error:  # ended between listing and reading, or not ours to read
+            return None
+        return values, self._cores(pid, values[1], dt, proc)
+
+    def _cores(self, pid: int, total: float, dt: float | None, proc: Any) -> float:
+        last = self._cpu_total.get(pid)
+        self._cpu_total[pid] = total
+        if dt is None or dt <= 0:
+            return NAN
+        if last is None or total < last:  # new to the tree (or a reused pid)
+            born_recently = proc is not None and proc.create_time() >= time.time() - dt
+            last = 0.0 if born_recently else total  # an old process only primes its total
+        return (total - last) / dt
+
+
+def _host_busy() -> tuple[float, float]:
+    """(busy, total) host CPU seconds; our own delta, so other psutil.cpu_percent() callers
+    in this process neither disturb nor are disturbed by the sampler."""
+    t = psutil.cpu_times()
+    total = sum(t) - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0)
+    return total - t.idle - getattr(t, "iowait", 0.0), total
+
+
+def _next_tick(previous: float, now: float, interval: float) -> float:
+    """The next slot after `now` on the original grid: late ticks are skipped, never bunched."""
+    return previous + (math.floor((now - previous) / interval) + 1) * interval
+
+
+class ProbeSampler:
+    """Samples a process tree (or just the host, with ``process=None``) on a daemon thread.
+
+    Use as a context manager or call ``start()`` / ``stop()``; ``stop()`` returns the
+    ProbeSeries (and keeps returning it). Times are ``clock() - t0``: pass the load's ``t0``
+    so probe and load share a time axis.
+    """
+
+    def __init__(
+        self,
+        process: psutil.Process | None,
+        interval: float = DEFAULT_INTERVAL_S,
+        clock: Callable[[], float] = time.monotonic,
+        t0: float | None = None,
+    ) -> None:
+        if not interval > 0:
+            raise ValueError(f"interval must be > 0, got {interval!r}")
+        self._process, self._interval, self._clock, self._t0 = process, float(interval), clock, t0
+        self._tree = _TreeReader(process) if process is not None else None
+        self._rows: list[tuple[float, ...]] = []
+        self._notes: list[str] = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="infratest-probe", daemon=True)
+        self._gone_at: float | None = None
+        self._last_tick: float | None = None
+        self._host_last: tuple[float, float] | None = None
+        self._cpu_used = 0.0
+        self._series: ProbeSeries | None = None
+
+    @property
+    def samples(self) -> int:
+        """Ticks recorded so far (tests poll this instead of sleeping)."""
+        with self._lock:
+            return len(self._rows)
+
+    @property
+    def process_gone_at(self) -> float | None:
+        """When the probed process was first seen gone, on the series' time axis."""
+        return self._gone_at
+
+    def start(self) -> ProbeSampler:
+        """Begin sampling now; the first row is taken at once."""
+        if self._t0 is None:
+            self._t0 = self._clock()
+        self._thread.start()
+        return self
+
+    def stop(self) -> ProbeSeries:
+        """Stop, join the thread (bounded), and return the series."""
+        if self._series is None:
+            self._stopping.set()
+            if self._thread.is_alive():
+                self._thread.join(timeout=max(JOIN_TIMEOUT_S, 2 * self._interval))
+            if self._thread.is_alive():
+                self._note(f"sampler thread did not stop within {JOIN_TIMEOUT_S:g} s")
+            self._series = self._build()
+        return self._series
+
+    def __enter__(self) -> ProbeSampler:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        next_at = self._clock()
+        try:
+            while not self._stopping.is_set():
+                self._tick()
+                now = self._clock()
+                next_at = _next_tick(next_at, now, self._interval)
+                self._stopping.wait(min(max(next_at - now, 0.0), self._interval))
+        finally:
+            self._cpu_used = time.thread_time()
+
+    def _tick(self) -> None:
+        now = self._clock()
+        dt = None if self._last_tick is None else now - self._last_tick
+        self._last_tick = now
+        assert self._t0 is not None
+        try:
+            row = (now - self._t0, *self._read_process(now, dt), *self._read_host())
+        except Exception as exc:  # keep sampling: one bad reading must not end the probe
+            self._note(f"probe reading failed: {type(exc).__name__}: {exc}")
+            return
+        with self._lock:
+            self._rows.append(row)
+
+    def _read_process(self, now: float, dt: float | None) -> tuple[float, float, float, float]:
+        if self._tree is None or self._gone_at is not None:
+            return _NO_PROCESS
+        values = self._tree.read(dt)
+        if self._tree.cut:
+            self._note(f"process tree has more than {MAX_TREE} processes: sampled the first")
+        if values is None:
+            assert self._t0 is not None
+            self._gone_at = now - self._t0
+            return _NO_PROCESS
+        return values
+
+    def _read_host(self) -> tuple[float, float]:
+        busy, total = _host_busy()
+        last, self._host_last = self._host_last, (busy, total)
+        share = NAN
+        if last is not None and total > last[1]:
+            share = min(max((busy - last[0]) / (total - last[1]), 0.0), 1.0)
+        return float(psutil.virtual_memory().available), share
+
+    def _note(self, text: str) -> None:
+        with self._lock:
+            if text not in self._notes:
+                self._notes.append(text)
+
+    def _build(self) -> ProbeSeries:
+        with self._lock:
+            rows = np.array(self._rows, dtype=float).reshape(-1, 7)
+            notes = list(self._notes)
+        cols = [rows[:, i].copy() for i in range(7)]
+        pid = self._process.pid if self._process is not None else None
+        return ProbeSeries(*cols, pid, self._gone_at, self._cpu_used, notes)
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def probe_measurements(
+    series: ProbeSeries,
+    confidence: float,
+    warmup: float = 0.0,
+    throughput: Interval | None = None,
+) -> Measurements:
+    """process.* and host.* metrics from one sampled run.
+
+    Peaks and the host minimum cover the whole run (memory spikes during warm-up still
+    count); growth, means and cpu.peak cover only the samples after `warmup` seconds.
+    ``throughput`` (requests/s) turns growth into process.rss.per_request.
+    """
+    out = Measurements(series={"probe": series.to_json()}, notes=list(series.notes))
+    if series.t.size == 0:
+        out.notes.append("probe took no samples")
+        return out
+    steady = series.t >= warmup
+    _host_metrics(out, series, steady, confidence)
+    if series.pid is not None:
+        _process_metrics(out, series, steady, confidence, warmup, throughput)
+    return out
+
+
+def _host_metrics(out: Measurements, s: ProbeSeries, steady: np.ndarray, c: float) -> None:
+    available = s.host_available[np.isfinite(s.host_available)]
+    if available.size:
+        out.add("host.memory.available.min", exact(float(available.min()), c, available.size))
+    _, means = _window_means(s.t[steady], s.host_cpu[steady], _window(s.t))
+    out.add("host.cpu.mean", mean_interval(means, c))
+
+
+def _process_metrics(
+    out: Measurements,
+    s: ProbeSeries,
+    steady: np.ndarray,
+    c: float,
+    warmup: float,
+    throughput: Interval | None,
+) -> None:
+    if s.process_gone_at is not None:
+        out.notes.append(
+            f"process {s.pid} went away {s.process_gone_at:.1f} s in; "
+            "process metrics cover only the time before"
+        )
+    if not np.isfinite(s.rss).any():
+        out.notes.append(f"process {s.pid}: no readings (gone before the first sample)")
+        return
+    for name, column in (
+        ("process.rss.peak", s.rss),
+        ("process.threads.peak", s.threads),
+        ("process.fds.peak", s.fds),
+    ):
+        _add_peak(out, name, column, c)
+    window = _window(s.t)
+    _, cpu_means = _window_means(s.t[steady], s.cpu[steady], window)
+    out.add("process.cpu.mean", mean_interval(cpu_means, c))
+    peak = _moving_peak(s.t[steady], s.cpu[steady], c)
+    if peak is not None:
+        out.add("process.cpu.peak", peak)
+    growth, note = _growth(s.t[steady], s.rss[steady], c, warmup, window)
+    out.add("process.rss.growth", growth)
+    out.notes.append(note)
+    if throughput is not None:
+        out.add("process.rss.per_request", ratio_interval(growth, throughput, c))
+
+
+def _add_peak(out: Measurements, name: str, column: np.ndarray, c: float) -> None:
+    values = column[np.isfinite(column)]
+    if values.size:
+        out.add(name, exact(float(values.max()), c, values.size))
+    else:
+        out.notes.append(f"{name}: not readable for this process (access denied)")
+
+
+def _window(t: np.ndarray) -> float:
+    """About WINDOW_S, but never shorter than the sampling interval."""
+    step = float(np.median(np.diff(t))) if t.size >= 2 else 0.0
+    return max(WINDOW_S, step)
+
+
+def _window_means(t: np.ndarray, y: np.ndarray, window: float) -> tuple[np.ndarray, np.ndarray]:
+    """(mean time, mean value) per window: neighbouring samples are correlated, window
+    means much less so, which is what the t-based intervals assume."""
+    keep = np.isfinite(t) & np.isfinite(y)
+    t, y = t[keep], y[keep]
+    if t.size == 0:
+        return t, y
+    _, ids = np.unique(np.floor((t - t[0]) / window), return_inverse=True)
+    sizes = np.bincount(ids)
+    return np.bincount(ids, weights=t) / sizes, np.bincount(ids, weights=y) / sizes
+
+
+def _moving_peak(t: np.ndarray, cpu: np.ndarray, c: float) -> Interval | None:
+    """Largest ~1 s moving average: sustained load, not one sampling spike."""
+    keep = np.isfinite(cpu)
+    values = cpu[keep]
+    if values.size == 0:
+        return None
+    step = float(np.median(np.diff(t[keep]))) if values.size >= 2 else WINDOW_S
+    k = min(values.size, max(1, round(WINDOW_S / step))) if step > 0 else 1
+    averaged = np.convolve(values, np.ones(k) / k, mode="valid")
+    return exact(float(averaged.max()), c, values.size)
+
+
+def _growth(
+    t: np.ndarray, rss: np.ndarray, c: float, warmup: float, window: float
+) -> tuple[Interval, str]:
+    """Least-squares slope of rss (bytes/s) and a note saying what it was fitted to."""
+    keep = np.isfinite(t) & np.isfinite(rss)
+    t, rss = t[keep], rss[keep]
+    tw, means = _window_means(t, rss, window)
+    after = f"after {warmup:g} s warm-up" if warmup > 0 else "from the start"
+    span = float(t[-1] - t[0]) if t.size else 0.0
+    if tw.size < MIN_SLOPE_WINDOWS:
+        raw = slope_interval(t, rss, c)
+        iv = Interval(raw.value, -math.inf, math.inf, c, int(t.size), "ols-slope")
+        return iv, (
+            f"rss growth unknown: {span:.1f} s of samples {after} give {tw.size} window(s) of "
+            f"{window:g} s; a slope needs at least {MIN_SLOPE_WINDOWS}"
+        )
+    if tw.size < RAW_SLOPE_BELOW_WINDOWS:
+        iv, basis = slope_interval(t, rss, c), f"{t.size} raw samples (run too short for means)"
+    else:
+        iv, basis = slope_interval(tw, means, c), f"{tw.size} window means of {window:g} s"
+    return iv, (
+        f"rss grows {_rate(iv.value)} ({c * 100:g}% bounds {_rate(iv.low)}..{_rate(iv.high)}) "
+        f"over {span:.0f} s {after}, fitted to {basis}"
+    )
+
+
+def _rate(value: float) -> str:
+    return format_quantity(value, Dimension.BYTE_RATE)

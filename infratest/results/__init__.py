@@ -1,0 +1,1 @@
+"""Results: the JSON contract, and renderings of it for people."""

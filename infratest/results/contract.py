@@ -1,0 +1,118 @@
+"""The results document (``--infratest-json``): one entry per assumption, SI units, written
+atomically so a reader never sees half a file — also when the run fails or is interrupted."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from infratest import __version__
+from infratest.metrics import METRICS
+from infratest.units import SI_UNIT
+
+if TYPE_CHECKING:
+    from infratest.execution import AssumptionResult
+
+SCHEMA_VERSION = 1
+
+
+def _clean(value: Any) -> Any:
+    """JSON has no inf or nan: they become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _metrics(result: AssumptionResult) -> dict[str, Any]:
+    table = {}
+    for name, interval in result.measurements.values.items():
+        entry = interval.to_dict()
+        unit = SI_UNIT[METRICS[name].dimension] if name in METRICS else ""
+        table[name] = {
+            "value": entry["value"],
+            "unit": unit,
+            "ci_low": entry["ci_low"],
+            "ci_high": entry["ci_high"],
+            "confidence": entry["confidence"],
+            "n": entry["n"],
+            "method": entry["method"],
+        }
+    return table
+
+
+def result_to_dict(result: AssumptionResult) -> dict[str, Any]:
+    """One assumption's entry in the results document."""
+    scenario, assumption = result.scenario, result.assumption
+    return {
+        "id": result.id,
+        "scenario": scenario.scenario,
+        "name": assumption.name,
+        "file": scenario.path,
+        "line": assumption.line,
+        "target": scenario.target,
+        "workload": assumption.workload,
+        "verdict": result.outcome.verdict.value,
+        "reason": result.outcome.reason,
+        "checks": [check.to_dict() for check in result.outcome.checks],
+        "metrics": _metrics(result),
+        "notes": list(result.measurements.notes),
+        "series": result.measurements.series,
+        "started_at": result.started_at,
+        "duration_s": round(result.duration_s, 3),
+        **result.extra,
+    }
+
+
+def document(
+    results: list[dict[str, Any]],
+    *,
+    config: str,
+    started_at: str,
+    finished_at: str | None,
+    interrupted: bool = False,
+) -> dict[str, Any]:
+    """The whole results document."""
+    counts: dict[str, int] = {}
+    for entry in results:
+        counts[entry["verdict"]] = counts.get(entry["verdict"], 0) + 1
+    return {
+        "infratest_version": __version__,
+        "schema_version": SCHEMA_VERSION,
+        "started_at": started_at,
+        "finished_at": finished_at,
+        "complete": finished_at is not None and not interrupted,
+        "interrupted": interrupted,
+        "config": config,
+        "host": socket.gethostname(),
+        "summary": counts,
+        "assumptions": results,
+    }
+
+
+def write_atomically(path: str | os.PathLike[str], data: dict[str, Any]) -> None:
+    """Write JSON next to `path` and rename it into place: readers see old or new, never half."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(_clean(data), indent=2, ensure_ascii=False, allow_nan=False)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a results document back (for reports rendered later)."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))

@@ -1,0 +1,117 @@
+"""Per-session state of the pytest plugin, kept in the config's stash: the active config, the
+runner that owns the targets, and the results gathered so far."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from infratest.spec.config import Config
+from infratest.spec.discovery import UsageError, config_path
+from infratest.spec.loader import display_path, load_config
+from infratest.spec.problems import SpecError
+
+if TYPE_CHECKING:
+    from infratest.execution import AssumptionResult, Runner
+    from infratest.pytest_items import AssumptionItem
+
+
+class InfratestState:
+    """Everything the plugin keeps for one pytest session."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.pytest_config = config
+        self.started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.results: list[AssumptionResult] = []
+        self.inconclusive_passes = config.getoption("infratest_inconclusive") == "pass"
+        self.json_path: str | None = config.getoption("infratest_json")
+        self._config: Config | None = None
+        self._config_error: str | None = None
+        self._runner: Runner | None = None
+
+    def spec_config(self) -> Config:
+        """The environment config, loaded once; its problems fail every scenario file."""
+        if self._config is None and self._config_error is None:
+            option = self.pytest_config.getoption
+            try:
+                path = config_path(
+                    option("infratest_env"), option("infratest_config"), self.pytest_config.rootpath
+                )
+                self._config = load_config(path)
+            except (UsageError, SpecError) as exc:
+                self._config_error = f"infratest config: {exc}"
+        if self._config_error is not None:
+            raise ConfigUnusable(self._config_error)
+        assert self._config is not None
+        return self._config
+
+    def runner(self) -> Runner:
+        """The session's runner, created on first use (collect-only never starts targets)."""
+        if self._runner is None:
+            from infratest.execution import Runner
+
+            self._runner = Runner(self.spec_config())
+        return self._runner
+
+    def run(self, item: AssumptionItem) -> AssumptionResult:
+        """Measure one item's assumption, keep the result, and save the results file."""
+        progress = self._progress(item)
+        try:
+            result = self.runner().run(item.scenario, item.assumption, item.nodeid, progress)
+        finally:
+            if progress is not None:
+                progress.clear()
+        self.results.append(result)
+        self.write_json(finished=False)
+        return result
+
+    def _progress(self, item: AssumptionItem) -> Any:
+        from infratest.terminal import ProgressLine
+
+        reporter = self.pytest_config.pluginmanager.get_plugin("terminalreporter")
+        load = item.assumption.load
+        if reporter is None or load is None or self.pytest_config.option.verbose < 0:
+            return None
+        is_tty = reporter.isatty if isinstance(reporter.isatty, bool) else reporter.isatty()
+        return ProgressLine(
+            lambda text: reporter.write(text, flush=True),
+            is_tty,
+            item.assumption.name,
+            load.duration,
+        )
+
+    def write_json(self, finished: bool, interrupted: bool = False) -> None:
+        """Save what is known so far; called after every assumption and at the end."""
+        if not self.json_path:
+            return
+        from infratest.results.contract import document, write_atomically
+
+        finished_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if finished else None
+        config = display_path(self._config.path) if self._config else ""
+        data = document(
+            [r.to_dict() for r in self.results],
+            config=config,
+            started_at=self.started_at,
+            finished_at=finished_at,
+            interrupted=interrupted,
+        )
+        write_atomically(self.json_path, data)
+
+    def close(self) -> None:
+        """Stop every target this session started."""
+        if self._runner is not None:
+            self._runner.close()
+
+
+class ConfigUnusable(Exception):
+    """The config is missing or invalid; every scenario file's collection reports it."""
+
+
+STATE_KEY = pytest.StashKey[InfratestState]()
+
+
+def state_of(config: pytest.Config) -> InfratestState:
+    """The session's state (created by the plugin's configure hook)."""
+    return config.stash[STATE_KEY]

@@ -1,0 +1,101 @@
+"""What people read in the terminal: the failure table, the live progress line, the summary."""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import TYPE_CHECKING, Any
+
+from infratest.units import Dimension, format_quantity
+from infratest.verdict import Check, Verdict
+
+if TYPE_CHECKING:
+    from infratest.execution import AssumptionResult
+
+
+def _measured(check: Check) -> tuple[str, str]:
+    if check.interval is None or math.isnan(check.interval.value):
+        return "n/a", ""
+    value = format_quantity(check.interval.value, check.dimension)
+    if check.interval.method == "exact":
+        return value, "exact"
+    low = format_quantity(check.interval.low, check.dimension)
+    high = format_quantity(check.interval.high, check.dimension)
+    return value, f"{low}..{high}"
+
+
+def check_summary(check: Check) -> str:
+    """'pass: 41.2ms (CI 39.8ms..43.1ms) < 200ms' — one check on one line."""
+    value, interval = _measured(check)
+    bound = f"{check.condition.op} {format_quantity(check.condition.bound, check.dimension)}"
+    shown = f"{value} (CI {interval})" if interval and interval != "exact" else value
+    return f"{check.verdict.value}: {shown} {bound}"
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+
+
+def failure_table(result: AssumptionResult) -> str:
+    """The report of an assumption that did not pass: every check, the reason, and notes."""
+    assumption, outcome = result.assumption, result.outcome
+    confidence = f"{result.scenario.confidence:.0%} CI"
+    header = (
+        f"{assumption.name} ({result.scenario.path}:{assumption.line}): "
+        f"{outcome.verdict.value.upper()}"
+    )
+    rows = [["metric", "condition", "measured", confidence, "verdict"]]
+    for check in outcome.checks:
+        value, interval = _measured(check)
+        bound = f"{check.condition.op} {format_quantity(check.condition.bound, check.dimension)}"
+        rows.append([check.metric, bound, value, interval, check.verdict.value])
+    lines = [header, *_table(rows), f"reason: {outcome.reason}"]
+    lines += [f"note: {note}" for note in result.measurements.notes]
+    return "\n".join(lines)
+
+
+def summary_line(result: AssumptionResult) -> str:
+    """One line per assumption for the end-of-run summary."""
+    verdict = result.outcome.verdict
+    figures = "; ".join(f"{c.metric} {_measured(c)[0]}" for c in result.outcome.checks)
+    if verdict == Verdict.ERROR:
+        figures = result.outcome.reason
+    return f"{verdict.value.upper():<12} {result.id}  ({result.duration_s:.1f} s)  {figures}"
+
+
+class ProgressLine:
+    """A live status line during long runs: elapsed/total, users, req/s, p95, errors.
+
+    Updates arrive from the load runner's reader thread. The line is redrawn in place, so it
+    is shown on terminals only: in CI logs it would interleave with pytest's own output.
+    """
+
+    def __init__(self, write: Any, label: str, total_s: float) -> None:
+        self.write, self.label, self.total_s = write, label, total_s
+        self.lock = threading.Lock()
+        self.shown = False
+
+    def __call__(self, update: dict[str, Any]) -> None:
+        if "t" not in update:
+            return
+        p95 = update.get("p95")
+        p95_text = format_quantity(p95, Dimension.DURATION) if p95 is not None else "n/a"
+        text = (
+            f"{self.label}: {update['t']:.0f}/{self.total_s:.0f} s, "
+            f"{update.get('users', 0)} users, {update.get('rps', 0):.0f} req/s, "
+            f"p95 {p95_text}, {update.get('errors', 0)} errors"
+        )
+        with self.lock:
+            self.write(f"\r\x1b[2K{text}")
+            self.shown = True
+
+    def clear(self) -> None:
+        """Remove the live line before pytest writes its own status."""
+        with self.lock:
+            if self.shown:
+                self.write("\r\x1b[2K")
+                self.shown = False

@@ -1,0 +1,142 @@
+"""Deciding `expect` from measurements: each check passes when its whole confidence interval
+meets the condition, fails when none of it does, and is inconclusive in between."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from infratest.measurements import Measurements
+from infratest.metrics import METRICS
+from infratest.stats import Interval
+from infratest.units import SI_UNIT, Condition, Dimension, compare, format_quantity
+
+
+class Verdict(StrEnum):
+    """Outcome of a check or of a whole assumption."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    INCONCLUSIVE = "inconclusive"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One `expect` condition against one measured interval."""
+
+    metric: str
+    condition: Condition
+    interval: Interval | None
+    verdict: Verdict
+    reason: str
+
+    @property
+    def dimension(self) -> Dimension:
+        """The metric's dimension, for formatting."""
+        return METRICS[self.metric].dimension
+
+    def to_dict(self) -> dict[str, Any]:
+        """The results-file form of the check (SI units)."""
+        iv = self.interval.to_dict() if self.interval else {}
+        return {
+            "metric": self.metric,
+            "op": self.condition.op,
+            "bound": self.condition.bound,
+            "unit": SI_UNIT[self.dimension],
+            "value": iv.get("value"),
+            "ci_low": iv.get("ci_low"),
+            "ci_high": iv.get("ci_high"),
+            "confidence": iv.get("confidence"),
+            "verdict": self.verdict.value,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class Outcome:
+    """The verdict of one assumption with its checks and why."""
+
+    verdict: Verdict
+    reason: str
+    checks: list[Check] = field(default_factory=list)
+
+
+def decide(interval: Interval, op: str, bound: float) -> Verdict:
+    """pass when every value in the interval meets ``op bound``, fail when none does."""
+    if math.isnan(interval.value):
+        return Verdict.INCONCLUSIVE
+    lower_is_better = op in ("<", "<=")
+    optimistic = interval.low if lower_is_better else interval.high
+    pessimistic = interval.high if lower_is_better else interval.low
+    if compare(pessimistic, op, bound):
+        return Verdict.PASS
+    if not compare(optimistic, op, bound):
+        return Verdict.FAIL
+    return Verdict.INCONCLUSIVE
+
+
+def describe_interval(interval: Interval, dimension: Dimension) -> str:
+    """'41.2ms (95% CI 39.8ms..43.1ms)', or just the value when it was counted exactly."""
+    value = format_quantity(interval.value, dimension)
+    if interval.method == "exact":
+        return value
+    low, high = (format_quantity(x, dimension) for x in (interval.low, interval.high))
+    return f"{value} ({interval.confidence:.0%} CI {low}..{high})"
+
+
+def _explain(metric: str, condition: Condition, interval: Interval, verdict: Verdict) -> str:
+    dimension = METRICS[metric].dimension
+    measured = describe_interval(interval, dimension)
+    bound = f"{condition.op} {format_quantity(condition.bound, dimension)}"
+    if math.isnan(interval.value):
+        return f"{metric}: no samples to decide {bound}"
+    if verdict == Verdict.INCONCLUSIVE:
+        return f"{metric} {measured} straddles {bound}: more samples needed to decide"
+    word = "meets" if verdict == Verdict.PASS else "misses"
+    return f"{metric} {measured} {word} {bound}"
+
+
+def check(metric: str, condition: Condition, measurements: Measurements) -> Check:
+    """One condition against what was measured (missing metrics are inconclusive)."""
+    interval = measurements.values.get(metric)
+    if interval is None:
+        return Check(metric, condition, None, Verdict.INCONCLUSIVE, f"{metric} was not measured")
+    verdict = decide(interval, condition.op, condition.bound)
+    reason = _explain(metric, condition, interval, verdict)
+    if measurements.untrusted and metric != "generator.cpu.peak" and verdict != Verdict.FAIL:
+        return Check(
+            metric,
+            condition,
+            interval,
+            Verdict.INCONCLUSIVE,
+            f"{reason}, but {measurements.untrusted}",
+        )
+    if measurements.untrusted and verdict == Verdict.FAIL:
+        reason = f"{reason} ({measurements.untrusted})"
+    return Check(metric, condition, interval, verdict, reason)
+
+
+def evaluate(expect: dict[str, Condition], measurements: Measurements) -> Outcome:
+    """All checks of an assumption, and the assumption's verdict: any fail fails, all pass
+    passes, otherwise inconclusive; a measurement error is an error whatever else holds."""
+    checks = [check(metric, condition, measurements) for metric, condition in expect.items()]
+    if measurements.error:
+        return Outcome(Verdict.ERROR, measurements.error, checks)
+    verdicts = {c.verdict for c in checks}
+    if Verdict.FAIL in verdicts:
+        verdict = Verdict.FAIL
+    elif verdicts == {Verdict.PASS}:
+        verdict = Verdict.PASS
+    else:
+        verdict = Verdict.INCONCLUSIVE
+    shown = [c for c in checks if c.verdict == verdict] or checks
+    return Outcome(verdict, "; ".join(c.reason for c in shown), checks)
+
+
+def error_outcome(expect: dict[str, Condition], reason: str) -> Outcome:
+    """The assumption could not be measured at all."""
+    measurements = Measurements(error=reason)
+    return evaluate(expect, measurements)
