@@ -72,14 +72,10 @@ class InfratestState:
 
         reporter = self.pytest_config.pluginmanager.get_plugin("terminalreporter")
         load = item.assumption.load
-        if reporter is None or load is None or self.pytest_config.option.verbose < 0:
+        if reporter is None or load is None or not reporter.isatty():
             return None
-        is_tty = reporter.isatty if isinstance(reporter.isatty, bool) else reporter.isatty()
         return ProgressLine(
-            lambda text: reporter.write(text, flush=True),
-            is_tty,
-            item.assumption.name,
-            load.duration,
+            lambda text: reporter.write(text, flush=True), item.assumption.name, load.duration
         )
 
     def write_json(self, finished: bool, interrupted: bool = False) -> None:

@@ -1,0 +1,165 @@
+"""The pytest plugin as users run it: collection ids, -k, -m, --collect-only, -x, exit codes,
+the failure table, JUnit properties, the terminal summary and the JSON results file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+SERVER = Path(__file__).parent.parent / "support" / "behaviour_server.py"
+pytestmark = [pytest.mark.load, pytest.mark.usefixtures("no_leftover_processes")]
+
+CONFIG = f"""\
+targets:
+  svc:
+    url: http://127.0.0.1:{{port}}
+    launch: ["{{python}}", "{SERVER}", --port, "{{port}}", --delay, "0.02"]
+    ready: /healthz
+    ready_timeout: 20s
+allow:
+  hosts: [127.0.0.1]
+"""
+
+SCENARIO = """\
+scenario: api
+target: svc
+tags: [pre-deploy]
+defaults:
+  load:
+    requests: [GET /predict]
+assumptions:
+  - name: fast-enough
+    tags: [latency]
+    load: {users: 2, duration: 2s}
+    expect:
+      latency.p95: < 1s
+      errors.rate: < 5%
+
+  - name: too-strict
+    load: {users: 2, duration: 2s}
+    expect:
+      latency.p50: < 1ms
+"""
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    (pytester.path / "configs").mkdir()
+    (pytester.path / "configs" / "local.yaml").write_text(CONFIG)
+    (pytester.path / "scenarios").mkdir()
+    (pytester.path / "scenarios" / "api.yaml").write_text(SCENARIO)
+    return pytester
+
+
+def test_collect_only_lists_one_item_per_assumption(project: pytest.Pytester) -> None:
+    result = project.runpytest("scenarios/", "--collect-only", "-q")
+    result.stdout.fnmatch_lines(
+        ["scenarios/api.yaml::fast-enough", "scenarios/api.yaml::too-strict"]
+    )
+    assert result.ret == 0
+
+
+def test_k_and_markers_select(project: pytest.Pytester) -> None:
+    result = project.runpytest("scenarios/", "--collect-only", "-q", "-k", "strict")
+    result.stdout.fnmatch_lines(["scenarios/api.yaml::too-strict", "*1/2 tests collected*"])
+    result = project.runpytest(
+        "scenarios/", "--collect-only", "-q", "-m", "latency", "--strict-markers"
+    )
+    result.stdout.fnmatch_lines(["scenarios/api.yaml::fast-enough", "*1/2 tests collected*"])
+    result = project.runpytest(
+        "scenarios/", "--collect-only", "-q", "-m", "pre-deploy", "--strict-markers"
+    )
+    assert result.ret == 0 and "2 tests collected" in result.stdout.str()
+
+
+def test_a_run_reports_verdicts_everywhere(project: pytest.Pytester) -> None:
+    result = project.runpytest(
+        "scenarios/", "--infratest-json", "out/results.json", "--junitxml", "junit.xml"
+    )
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(
+        [
+            "*too-strict (scenarios/api.yaml:15): FAIL*",
+            "*metric*condition*measured*95% CI*verdict*",
+            "*latency.p50*< 1ms*fail*",
+            "*reason: latency.p50*misses < 1ms*",
+            "*= infratest =*",
+            "PASS*scenarios/api.yaml::fast-enough*latency.p95*",
+            "FAIL*scenarios/api.yaml::too-strict*",
+        ]
+    )
+    assert "Traceback" not in result.stdout.str()
+    data = json.loads((project.path / "out" / "results.json").read_text())
+    assert data["complete"] is True
+    verdicts = {a["name"]: a["verdict"] for a in data["assumptions"]}
+    assert verdicts == {"fast-enough": "pass", "too-strict": "fail"}
+    check = data["assumptions"][0]["checks"][0]
+    assert check["metric"] == "latency.p95" and check["unit"] == "s"
+    assert check["ci_low"] <= check["value"] <= check["ci_high"]
+    junit = ET.parse(project.path / "junit.xml")
+    properties = {p.get("name"): p.get("value") for p in junit.iter("property")}
+    assert properties["verdict"] in ("pass", "fail")
+    assert properties["latency.p50"].startswith("fail: ")
+
+
+def test_x_stops_at_the_first_failure(project: pytest.Pytester) -> None:
+    head, fast, strict = SCENARIO.split("  - name: ")
+    (project.path / "scenarios" / "api.yaml").write_text(
+        f"{head}  - name: {strict}\n  - name: {fast}"
+    )
+    result = project.runpytest("scenarios/", "-x")
+    result.assert_outcomes(failed=1)
+    assert result.ret == 1
+
+
+def test_inconclusive_fails_the_gate_unless_told_otherwise(project: pytest.Pytester) -> None:
+    (project.path / "scenarios" / "api.yaml").write_text(
+        textwrap.dedent("""\
+        target: svc
+        assumptions:
+          - name: few-samples
+            load: {users: 1, duration: 2s, wait: 200ms, requests: [GET /]}
+            expect: {latency.p99: < 1s}
+        """)
+    )
+    result = project.runpytest("scenarios/", "--infratest-inconclusive=pass")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["INCONCLUSIVE*few-samples*"])
+
+
+def test_invalid_scenario_fails_collection_with_file_and_line(project: pytest.Pytester) -> None:
+    (project.path / "scenarios" / "bad.yaml").write_text(
+        "target: svc\nassumptions:\n  - name: x\n    load: {users: 2, duration: 2s,"
+        " requests: [GET /]}\n    expect: {latency.p95: < 200MB}\n"
+    )
+    result = project.runpytest("scenarios/", "--collect-only")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(
+        ["*scenarios/bad.yaml:5:27: assumptions[[]0[]].expect.latency.p95: expected a duration*"]
+    )
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_unknown_environment_names_the_problem(project: pytest.Pytester) -> None:
+    result = project.runpytest("scenarios/", "--infratest-env", "staging", "--collect-only")
+    result.stdout.fnmatch_lines(["*no config for environment 'staging'*"])
+    assert result.ret != 0
+
+
+def test_infratest_run_is_the_same_run(project: pytest.Pytester) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "infratest.cli", "run", "--json", "r.json", "--", "-k", "fast"],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    data = json.loads((project.path / "r.json").read_text())
+    assert [a["verdict"] for a in data["assumptions"]] == ["pass"]
