@@ -36,6 +36,7 @@ DEFAULT_INTERVAL_S = 0.25
 WINDOW_S = 1.0  # window means and the cpu.peak moving average span about this long
 MIN_SLOPE_WINDOWS = 3  # fewer windows than this: no growth estimate at all
 RAW_SLOPE_BELOW_WINDOWS = 6  # fewer windows than this: fit the raw samples instead
+CPU_BUDGET = 0.01  # of one core: ticks are skipped rather than the sampler costing more
 MAX_TREE = 256  # processes sampled per tick, so a fork bomb cannot blow the sampler's budget
 HOST_PIDS_REFRESH_TICKS = 40
 JOIN_TIMEOUT_S = 5.0
@@ -151,7 +152,7 @@ def _by_name(name: str) -> psutil.Process:
     procs = [
         p
         for p in psutil.process_iter(["name", "status"])
-        if p.info["name"] == name and p.pid not in mine and p.info["status"] != "zombie"
+        if p.info["name"] == name and p.pid not in mine and p.info["status"] != psutil.STATUS_ZOMBIE
     ]
     proc = _only_one(procs, f'no process is named "{name}"', f'are named "{name}"')
     return _readable(proc, f'the process named "{name}"')
@@ -417,6 +418,7 @@ class ProbeSampler:
         self._last_tick: float | None = None
         self._host_last: tuple[float, float] | None = None
         self._cpu_used = 0.0
+        self._slowed = False
         self._series: ProbeSeries | None = None
 
     @property
@@ -458,12 +460,25 @@ class ProbeSampler:
         next_at = self._clock()
         try:
             while not self._stopping.is_set():
+                spent = time.thread_time()
                 self._tick()
+                spent = time.thread_time() - spent
                 now = self._clock()
                 next_at = _next_tick(next_at, now, self._interval)
-                self._stopping.wait(min(max(next_at - now, 0.0), self._interval))
+                if spent > CPU_BUDGET * self._interval:  # a big tree: thin out the ticks
+                    next_at = _next_tick(next_at, now + spent / CPU_BUDGET, self._interval)
+                    self._over_budget(spent)
+                self._stopping.wait(max(next_at - now, 0.0))
         finally:
             self._cpu_used = time.thread_time()
+
+    def _over_budget(self, spent: float) -> None:
+        if not self._slowed:
+            self._slowed = True
+            self._note(
+                f"probe sampled less often than every {self._interval:g} s: a reading took "
+                f"{spent * 1e3:.1f} ms of CPU, over the budget of {CPU_BUDGET:.0%} of a core"
+            )
 
     def _tick(self) -> None:
         now = self._clock()
