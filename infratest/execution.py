@@ -13,30 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from infratest.measurements import MeasurementError, Measurements
+from infratest.observation import start_observation
 from infratest.spec.checks import TARGET_WORKLOADS
 from infratest.spec.config import Config, TargetConfig
 from infratest.spec.scenario import Assumption, Scenario
 from infratest.targets import HostNotAllowed, Target, TargetError, TargetPool, TargetSpec
 from infratest.verdict import Outcome, error_outcome, evaluate
-
-Progress = Callable[[dict[str, Any]], None]
-
-
-@dataclass
-class WorkloadContext:
-    """What a workload needs: the assumption, its target (if any) and where to report."""
-
-    scenario: Scenario
-    assumption: Assumption
-    target: Target | None
-    runner: Runner
-    progress: Progress | None = None
-
-    @property
-    def confidence(self) -> float:
-        """The scenario's confidence level."""
-        return self.scenario.confidence
-
+from infratest.workloads.context import Progress, WorkloadContext
 
 Workload = Callable[[WorkloadContext], Measurements]
 
@@ -48,7 +31,40 @@ def _load(ctx: WorkloadContext) -> Measurements:
     return run_load_section(ctx.assumption.load, ctx.target.url, ctx.confidence, ctx.progress)
 
 
-WORKLOADS: dict[str, Workload] = {"load": _load}
+def _observe(ctx: WorkloadContext) -> Measurements:
+    from infratest.workloads.observe import run_observe_workload
+
+    return run_observe_workload(ctx)
+
+
+def _cold_start(ctx: WorkloadContext) -> Measurements:
+    from infratest.workloads.cold_start import run_cold_start_workload
+
+    return run_cold_start_workload(ctx)
+
+
+def _disk(ctx: WorkloadContext) -> Measurements:
+    from infratest.workloads.disk import run_disk
+
+    assert ctx.assumption.disk is not None
+    return run_disk(ctx.assumption.disk, ctx.confidence)
+
+
+def _network(ctx: WorkloadContext) -> Measurements:
+    from infratest.workloads.network import run_network
+
+    assert ctx.assumption.network is not None
+    return run_network(ctx.assumption.network, ctx.confidence, ctx.runner.config.allow.hosts)
+
+
+# Imported lazily: a session that only checks disks never loads the load generator's code.
+WORKLOADS: dict[str, Workload] = {
+    "load": _load,
+    "observe": _observe,
+    "cold_start": _cold_start,
+    "disk": _disk,
+    "network": _network,
+}
 
 
 @dataclass
@@ -86,6 +102,9 @@ def target_spec(name: str, target: TargetConfig) -> TargetSpec:
 
 
 def _needs_target(assumption: Assumption) -> bool:
+    """Whether the shared instance must run; cold starts launch instances of their own."""
+    if assumption.workload == "cold_start":
+        return False
     probe_target = assumption.probe is not None and assumption.probe.target
     return assumption.workload in TARGET_WORKLOADS or probe_target
 
@@ -112,7 +131,15 @@ class Runner:
             )
         target = self.pool.get(scenario.target) if _needs_target(assumption) else None
         ctx = WorkloadContext(scenario, assumption, target, self, progress)
-        found = workload(ctx)
+        observation = start_observation(assumption, target)
+        try:
+            found = workload(ctx)
+        except BaseException:
+            if observation is not None:
+                observation.sampler.stop()
+            raise
+        if observation is not None:
+            found.merge(observation.finish(assumption, found, ctx.confidence))
         if target is not None:
             _check_alive(target, found)
         return found

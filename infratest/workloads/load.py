@@ -104,6 +104,7 @@ def load_measurements(run: LoadRun, confidence: float) -> Measurements:
     found.series["load"] = {
         "per_second": run.summary.get("series", []),
         "error_kinds": run.summary.get("error_kinds", []),
+        "started_at": run.summary.get("started_at"),
         "measure_start": start,
         "measure_end": end,
         "warmup_requests": run.summary.get("warmup_requests", 0),

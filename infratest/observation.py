@@ -1,0 +1,56 @@
+"""Probes beside a workload: start a psutil sampler on the selected process (or only the
+host) before the workload, and turn what it saw into process.* and host.* metrics after."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from infratest.measurements import Measurements
+from infratest.probes import ProbeSampler, probe_measurements, resolve_process
+from infratest.spec.scenario import Assumption
+from infratest.targets import Target
+
+
+@dataclass
+class Observation:
+    """A running probe and the wall-clock moment it started (to align it with the load)."""
+
+    sampler: ProbeSampler
+    started_epoch: float
+
+    def finish(
+        self, assumption: Assumption, found: Measurements, confidence: float
+    ) -> Measurements:
+        """Stop sampling and compute the probe metrics, skipping the load's warm-up."""
+        series = self.sampler.stop()
+        probe = assumption.probe
+        warmup = max(probe.warmup if probe else 0.0, self._load_warmup(found))
+        throughput = found.values.get("throughput")
+        measured = probe_measurements(series, confidence, warmup, throughput)
+        measured.series["probe"]["started_at"] = self.started_epoch
+        measured.series["probe"]["warmup_s"] = warmup
+        if series.process_gone_at is not None:
+            measured.notes.append(f"the probed process was gone at {series.process_gone_at:.1f} s")
+        return measured
+
+    def _load_warmup(self, found: Measurements) -> float:
+        """Seconds from probe start to the load's measured window (generator start-up, ramp
+        and warm-up are when memory settles, not when it leaks)."""
+        load = found.series.get("load")
+        if not load or "started_at" not in load:
+            return 0.0
+        return max(0.0, load["started_at"] - self.started_epoch + load["measure_start"])
+
+
+def start_observation(assumption: Assumption, target: Target | None) -> Observation | None:
+    """Begin probing as the assumption asks; None when it has no probe."""
+    probe = assumption.probe
+    if probe is None or not probe.enabled:
+        return None
+    target_pid = target.process.pid if target is not None and target.process else None
+    process = resolve_process(probe, target_pid)
+    sampler = ProbeSampler(process, probe.interval)
+    started = time.time()
+    sampler.start()
+    return Observation(sampler, started)
