@@ -641,7 +641,7 @@ def _growth(
     keep = np.isfinite(t) & np.isfinite(rss)
     t, rss = t[keep], rss[keep]
     tw, means = _window_means(t, rss, window)
-    after = f"after {warmup:g} s warm-up" if warmup > 0 else "from the start"
+    after = f"after {warmup:.1f} s warm-up" if warmup > 0 else "from the start"
     span = float(t[-1] - t[0]) if t.size else 0.0
     if tw.size < MIN_SLOPE_WINDOWS:
         raw = slope_interval(t, rss, c)
