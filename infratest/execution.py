@@ -53,8 +53,11 @@ def _disk(ctx: WorkloadContext) -> Measurements:
 def _network(ctx: WorkloadContext) -> Measurements:
     from infratest.workloads.network import run_network
 
-    assert ctx.assumption.network is not None
-    return run_network(ctx.assumption.network, ctx.confidence, ctx.runner.config.allow.hosts)
+    spec = ctx.assumption.network
+    assert spec is not None
+    if spec.target is not None:
+        spec = spec.at(ctx.runner.pool.get(spec.target).url)
+    return run_network(spec, ctx.confidence, ctx.runner.config.allow.hosts)
 
 
 # Imported lazily: a session that only checks disks never loads the load generator's code.

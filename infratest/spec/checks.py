@@ -108,15 +108,21 @@ def _target_findings(
 
 
 def _address_findings(a: Assumption, config: Config, base: Path) -> Iterator[Finding]:
-    if a.network is not None and a.network.kind in ("tcp", "http"):
+    if a.network is not None and a.network.target is not None:
+        yield from _config_target(a.network.target, config, (*base, "network", "target"))
+    elif a.network is not None and a.network.kind in ("tcp", "http"):
         address = a.network.tcp or a.network.http or ""
         yield from _allowed(address, config, (*base, "network", a.network.kind))
     if a.s3 is not None and a.s3.target is not None:
-        if a.s3.target not in config.targets:
-            hint = suggest(a.s3.target, list(config.targets))
-            yield (*base, "s3", "target"), f"unknown target '{a.s3.target}'{hint}"
-        else:
-            yield from _allowed(config.targets[a.s3.target].url, config, (*base, "s3", "target"))
+        yield from _config_target(a.s3.target, config, (*base, "s3", "target"))
+
+
+def _config_target(name: str, config: Config, path: Path) -> Iterator[Finding]:
+    """A section's own `target`: it exists in the config and its host is allowed."""
+    if name not in config.targets:
+        yield path, f"unknown target '{name}'{suggest(name, list(config.targets))}"
+    else:
+        yield from _allowed(config.targets[name].url, config, path)
 
 
 def _allowed(address: str, config: Config, path: Path) -> Iterator[Finding]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import re
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
@@ -216,24 +217,46 @@ class S3Spec(Section):
 
 
 class NetworkSpec(Section):
-    """Reachability and speed of one address."""
+    """Reachability and speed of one address: given outright, or a config target's."""
 
+    target: str | None = Field(
+        default=None, description="a config target: tcp to its address, or http to a path on it"
+    )
     tcp: str | None = Field(default=None, pattern=r"^(\[[0-9A-Fa-f:]+\]|[^\s:/\[\]]+):\d{1,5}$")
-    http: str | None = Field(default=None, pattern=r"^https?://")
+    http: str | None = Field(default=None, pattern=r"^(https?://|/)")
     dns: str | None = None
     samples: int = Field(default=100, ge=1, le=100_000)
     timeout: Duration = Field(default=2.0, gt=0)
 
     @model_validator(mode="after")
     def _one_kind(self) -> NetworkSpec:
-        if sum(x is not None for x in (self.tcp, self.http, self.dns)) != 1:
-            raise ValueError("give exactly one of tcp, http or dns")
+        given = sum(x is not None for x in (self.tcp, self.http, self.dns))
+        if self.target is not None:
+            if self.tcp is not None or self.dns is not None:
+                raise ValueError("with target, give no tcp or dns (tcp goes to the target)")
+            if self.http is not None and not self.http.startswith("/"):
+                raise ValueError("with target, http is a path on it, such as /healthz")
+        elif given != 1:
+            raise ValueError("give exactly one of tcp, http or dns (or a target)")
+        elif self.http is not None and self.http.startswith("/"):
+            raise ValueError("http needs a full URL (http://host:port/path), or a target")
         return self
 
     @property
     def kind(self) -> str:
         """'tcp', 'http' or 'dns'."""
-        return "tcp" if self.tcp else "http" if self.http else "dns"
+        if self.http:
+            return "http"
+        return "dns" if self.dns else "tcp"
+
+    def at(self, url: str) -> NetworkSpec:
+        """This spec aimed at a resolved target URL (its address, or a path on it)."""
+        if self.http:
+            return self.model_copy(update={"target": None, "http": url.rstrip("/") + self.http})
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
+        return self.model_copy(update={"target": None, "tcp": f"{host}:{port}"})
 
 
 def _probe_shorthand(value: Any) -> Any:

@@ -91,7 +91,7 @@ def test_warmup_is_excluded_from_growth_but_not_from_peak() -> None:
     m = probe_measurements(make_series(rss), C, warmup=5.0)
     assert contains(m.values["process.rss.growth"], 0.0)
     assert m.values["process.rss.peak"].value == 900 * MB
-    assert any("after 5 s warm-up" in note for note in m.notes)
+    assert any("after 5.0 s warm-up" in note for note in m.notes)
 
 
 def test_per_request_is_growth_divided_by_throughput() -> None:
