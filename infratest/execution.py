@@ -60,6 +60,12 @@ def _network(ctx: WorkloadContext) -> Measurements:
     return run_network(spec, ctx.confidence, ctx.runner.config.allow.hosts)
 
 
+def _s3(ctx: WorkloadContext) -> Measurements:
+    from infratest.workloads.s3 import run_s3_workload
+
+    return run_s3_workload(ctx)
+
+
 # Imported lazily: a session that only checks disks never loads the load generator's code.
 WORKLOADS: dict[str, Workload] = {
     "load": _load,
@@ -67,6 +73,7 @@ WORKLOADS: dict[str, Workload] = {
     "cold_start": _cold_start,
     "disk": _disk,
     "network": _network,
+    "s3": _s3,
 }
 
 

@@ -205,7 +205,9 @@ class S3Spec(Section):
     size: Bytes | None = None
     part_size: Bytes = 8 * 2**20
     concurrency: int = Field(default=4, ge=1, le=64)
-    samples: int = Field(default=20, ge=1, le=10_000, description="ranged GETs for first byte")
+    samples: int = Field(
+        default=300, ge=1, le=10_000, description="ranged GETs for first byte (p99 needs 299+)"
+    )
     region: str = "us-east-1"
     create_bucket: bool = False
 
@@ -225,7 +227,7 @@ class NetworkSpec(Section):
     tcp: str | None = Field(default=None, pattern=r"^(\[[0-9A-Fa-f:]+\]|[^\s:/\[\]]+):\d{1,5}$")
     http: str | None = Field(default=None, pattern=r"^(https?://|/)")
     dns: str | None = None
-    samples: int = Field(default=100, ge=1, le=100_000)
+    samples: int = Field(default=300, ge=1, le=100_000, description="p99 needs 299 or more")
     timeout: Duration = Field(default=2.0, gt=0)
 
     @model_validator(mode="after")
