@@ -66,6 +66,18 @@ def _s3(ctx: WorkloadContext) -> Measurements:
     return run_s3_workload(ctx)
 
 
+def _sweep(ctx: WorkloadContext) -> Measurements:
+    from infratest.workloads.sweep import run_sweep_workload
+
+    return run_sweep_workload(ctx)
+
+
+def _capacity(ctx: WorkloadContext) -> Measurements:
+    from infratest.workloads.capacity import run_capacity_workload
+
+    return run_capacity_workload(ctx)
+
+
 # Imported lazily: a session that only checks disks never loads the load generator's code.
 WORKLOADS: dict[str, Workload] = {
     "load": _load,
@@ -74,6 +86,8 @@ WORKLOADS: dict[str, Workload] = {
     "disk": _disk,
     "network": _network,
     "s3": _s3,
+    "sweep": _sweep,
+    "capacity": _capacity,
 }
 
 

@@ -1,0 +1,181 @@
+"""The `sweep` workload: one fresh load step per user level, to see how throughput scales.
+
+Scaling is judged from the ends of the sweep (efficiency of the largest step against the
+smallest, scaled up linearly) and, given enough levels, from a Universal Scalability Law
+fit that says where throughput would peak. The step runner here is shared with `capacity`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from infratest.execution import WorkloadContext
+from infratest.measurements import MeasurementError, Measurements
+from infratest.spec.scenario import SweepSpec, Traffic
+from infratest.stats import Interval, UslFit, exact, fit_usl, ratio_interval
+from infratest.workloads.load import (
+    Progress,
+    build_plan,
+    execute,
+    load_measurements,
+    no_answer_reason,
+)
+
+MAX_RAMP_S = 1.0
+
+
+@dataclass(frozen=True)
+class Step:
+    """One load step: its user level, everything it measured, and its measured seconds."""
+
+    users: int
+    found: Measurements
+    seconds: float
+
+    def value(self, metric: str) -> float:
+        """A metric's point estimate, NaN when it was not measured."""
+        interval = self.found.values.get(metric)
+        return interval.value if interval is not None else math.nan
+
+
+def json_float(x: float | None) -> float | None:
+    """Plain float for results files; JSON has no inf or nan, so those become None."""
+    return float(x) if x is not None and math.isfinite(x) else None
+
+
+def _offset(progress: Progress | None, seconds: float) -> Progress | None:
+    """Shift a step's progress clock so the live line shows time across all steps."""
+    if progress is None:
+        return None
+
+    def shifted(update: dict[str, Any]) -> None:
+        if "t" in update:
+            update = {**update, "t": update["t"] + seconds}
+        progress(update)
+
+    return shifted
+
+
+def run_step(
+    ctx: WorkloadContext, traffic: Traffic, users: int, step: float, warmup: float, index: int
+) -> Step:
+    """One fresh Locust run at `users`; a target that never answered is a measurement error."""
+    assert ctx.target is not None
+    try:
+        plan = build_plan(traffic, ctx.target.url, users, step, min(MAX_RAMP_S, step / 4), warmup)
+    except ValueError as exc:
+        raise MeasurementError(f"step with {users} users: {exc}") from None
+    run = execute(plan, _offset(ctx.progress, index * step))
+    reason = no_answer_reason(run)
+    if reason:
+        raise MeasurementError(f"step with {users} users: {reason}")
+    return Step(users, load_measurements(run, ctx.confidence), run.measured_seconds)
+
+
+def _scaled(interval: Interval, factor: float) -> Interval:
+    """An interval times a known constant (the user ratio)."""
+    return Interval(
+        interval.value * factor,
+        interval.low * factor,
+        interval.high * factor,
+        interval.confidence,
+        interval.n,
+        interval.method,
+    )
+
+
+def efficiency(smallest: Step, largest: Step, confidence: float) -> Interval:
+    """Throughput gained ÷ users added: 1.0 is linear scaling, 1/ratio is none at all."""
+    ratio = largest.users / smallest.users
+    num = largest.found.values["throughput"]
+    den = _scaled(smallest.found.values["throughput"], ratio)
+    return ratio_interval(num, den, confidence)
+
+
+def _usl_row(fit: UslFit) -> dict[str, Any]:
+    numbers = {k: json_float(getattr(fit, k)) for k in ("sigma", "kappa", "lam", "r2")}
+    peaks = {k: json_float(getattr(fit, k)) for k in ("peak_users", "peak_throughput")}
+    return {**numbers, "ok": fit.ok, "reason": fit.reason, **peaks}
+
+
+def _add_usl(found: Measurements, steps: list[Step], confidence: float) -> UslFit:
+    """USL peak figures when the fit is trustworthy and finite; otherwise a note says why."""
+    fit = fit_usl([s.users for s in steps], [s.value("throughput") for s in steps])
+    if not fit.ok:
+        found.notes.append(f"USL fit not reported: {fit.reason}")
+        return fit
+    top = max(s.users for s in steps)
+    if math.isfinite(fit.peak_users):
+        found.add("usl.peak_users", exact(fit.peak_users, confidence, len(steps)))
+        if fit.peak_users > top:
+            found.notes.append(
+                f"USL peak at {fit.peak_users:.1f} users is beyond the largest step ({top}): "
+                "an extrapolation"
+            )
+    else:
+        found.notes.append("USL fit has no peak (κ = 0): throughput levels off instead")
+    if math.isfinite(fit.peak_throughput):
+        found.add("usl.peak_throughput", exact(fit.peak_throughput, confidence, len(steps)))
+    found.notes.append(f"USL fit: σ={fit.sigma:.3g}, κ={fit.kappa:.3g}, R²={fit.r2:.3f}")
+    return fit
+
+
+def sweep_row(step: Step) -> dict[str, Any]:
+    """One step of the `sweep` series, JSON-ready."""
+    throughput = step.found.values["throughput"]
+    return {
+        "users": step.users,
+        "throughput": json_float(throughput.value),
+        "throughput_low": json_float(throughput.low),
+        "throughput_high": json_float(throughput.high),
+        "p50": json_float(step.value("latency.p50")),
+        "p95": json_float(step.value("latency.p95")),
+        "p99": json_float(step.value("latency.p99")),
+        "errors_rate": json_float(step.value("errors.rate")),
+        "generator_cpu_peak": json_float(step.value("generator.cpu.peak")),
+        "duration_s": json_float(step.seconds),
+    }
+
+
+def generator_figures(found: Measurements, steps: list[Step], confidence: float) -> None:
+    """Peak generator CPU over all steps; any saturated step makes the whole result untrusted."""
+    peak = max(s.value("generator.cpu.peak") for s in steps)
+    found.add("generator.cpu.peak", exact(peak, confidence, len(steps)))
+    saturated = [s for s in steps if s.found.untrusted]
+    if saturated:
+        first = saturated[0]
+        found.untrusted = f"step with {first.users} users: {first.found.untrusted}"
+
+
+def sweep_measurements(steps: list[Step], confidence: float) -> Measurements:
+    """Every sweep metric from its steps (in increasing user order)."""
+    found = Measurements()
+    smallest, largest = steps[0], steps[-1]
+    found.add("scaling.efficiency", efficiency(smallest, largest, confidence))
+    peak = max(steps, key=lambda s: s.value("throughput"))
+    found.add("throughput.peak", peak.found.values["throughput"])
+    generator_figures(found, steps, confidence)
+    fit = _add_usl(found, steps, confidence)
+    found.notes.insert(
+        0,
+        f"{len(steps)} steps from {smallest.users} to {largest.users} users; "
+        f"peak throughput {peak.value('throughput'):.1f}/s at {peak.users} users",
+    )
+    found.series["sweep"] = {
+        "steps": [sweep_row(s) for s in steps],
+        "usl": _usl_row(fit),
+    }
+    return found
+
+
+def run_sweep_workload(ctx: WorkloadContext) -> Measurements:
+    """The whole `sweep` workload: a fresh load step per user level, then the scaling figures."""
+    spec: SweepSpec | None = ctx.assumption.sweep
+    assert spec is not None and ctx.target is not None
+    steps = [
+        run_step(ctx, spec, users, spec.step, spec.warmup, index)
+        for index, users in enumerate(spec.users)
+    ]
+    return sweep_measurements(steps, ctx.confidence)

@@ -1,0 +1,147 @@
+"""Sweep and capacity verdicts against a server of known capacity: 4 slots × 50 ms service
+serve at most 80 req/s, latency stays ~50 ms up to 4 users and grows ~linearly beyond."""
+
+from __future__ import annotations
+
+import json
+import math
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from infratest import load_config, load_scenario
+from infratest.execution import AssumptionResult, Runner
+from infratest.verdict import Verdict
+
+SERVER = Path(__file__).parent.parent / "support" / "behaviour_server.py"
+CAPACITY = 4 / 0.05  # req/s: 4 slots, 50 ms each
+pytestmark = [pytest.mark.load, pytest.mark.usefixtures("no_leftover_processes")]
+
+
+@pytest.fixture
+def runner(tmp_path: Path) -> Iterator[Runner]:
+    """A runner whose managed target is the 80 req/s behaviour server."""
+    launch = f'["{{python}}", "{SERVER}", --port, "{{port}}", --slots, "4", --delay, "0.05"]'
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "targets:\n  svc:\n    url: http://127.0.0.1:{port}\n"
+        f"    launch: {launch}\n    ready: /healthz\n    ready_timeout: 20s\n"
+        "allow:\n  hosts: [127.0.0.1]\n"
+    )
+    runner = Runner(load_config(path))
+    try:
+        yield runner
+    finally:
+        runner.close()
+
+
+def _run(runner: Runner, tmp_path: Path, workload: str, expect: str) -> AssumptionResult:
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        textwrap.dedent(f"""\
+        target: svc
+        assumptions:
+          - name: a
+            {workload}
+            expect: {{{expect}}}
+        """)
+    )
+    scenario = load_scenario(path, runner.config)
+    return runner.run(scenario, scenario.assumptions[0], "s.yaml::a")
+
+
+def _checks(result: AssumptionResult) -> dict[str, Verdict]:
+    return {c.metric: c.verdict for c in result.outcome.checks}
+
+
+def test_sweep_sees_the_slot_limit(runner: Runner, tmp_path: Path) -> None:
+    result = _run(
+        runner,
+        tmp_path,
+        "sweep: {users: [1, 2, 4, 8, 16], step: 2s, requests: [GET /work]}",
+        "scaling.efficiency: '>= 0.8', throughput.peak: '>= 1/s'",
+    )
+    found = result.measurements
+    assert result.outcome.verdict == Verdict.FAIL, result.outcome.reason
+    assert _checks(result)["scaling.efficiency"] == Verdict.FAIL
+    peak = found.values["throughput.peak"].value
+    assert 0.6 * CAPACITY <= peak <= 1.15 * CAPACITY
+    efficiency = found.values["scaling.efficiency"]
+    assert efficiency.value < 0.5 and efficiency.high < 0.8  # 16 users do ~4x one user
+    if "usl.peak_users" in found.values:
+        assert 2 <= found.values["usl.peak_users"].value <= 16
+    steps = found.series["sweep"]["steps"]
+    assert [s["users"] for s in steps] == [1, 2, 4, 8, 16]
+    assert all(s["throughput"] <= 1.15 * CAPACITY for s in steps)
+    assert steps[0]["p50"] >= 0.05  # one user sees the bare service time
+    assert found.series["sweep"]["usl"]["ok"] == ("usl.peak_throughput" in found.values)
+    json.dumps(found.series["sweep"], allow_nan=False)  # JSON-ready: no inf or nan
+
+
+def test_sweep_below_the_limit_scales(runner: Runner, tmp_path: Path) -> None:
+    result = _run(
+        runner,
+        tmp_path,
+        "sweep: {users: [1, 2], step: 2s, requests: [GET /work]}",
+        "scaling.efficiency: '>= 0.8'",
+    )
+    assert result.outcome.verdict in (Verdict.PASS, Verdict.INCONCLUSIVE), result.outcome.reason
+    assert result.measurements.values["scaling.efficiency"].value >= 0.8
+    assert "usl.peak_users" not in result.measurements.values
+    assert any("USL fit not reported: only 2 steps" in n for n in result.measurements.notes)
+
+
+def test_capacity_finds_the_knee_and_plans_replicas(runner: Runner, tmp_path: Path) -> None:
+    # min 2 users and 3 s steps: the smallest step must hold enough samples for each SLO to
+    # be decided (0 errors in ~110 requests bounds the rate below 5%, not below 1%).
+    capacity = (
+        "capacity: {slo: {latency.p95: < 150ms, errors.rate: < 5%}, users: {min: 2, max: 32}, "
+        "step: 3s, plan: {rate: 400/s, headroom: 25%}, requests: [GET /work]}"
+    )
+    result = _run(runner, tmp_path, capacity, "capacity.users: '>= 4'")
+    found = result.measurements
+    assert result.outcome.verdict == Verdict.PASS, result.outcome.reason
+    users = found.values["capacity.users"].value
+    throughput = found.values["capacity.throughput"].value
+    assert 4 <= users <= 14
+    assert abs(throughput - CAPACITY) <= 0.15 * CAPACITY
+    series = found.series["capacity"]
+    lo, hi = series["bracket"]
+    assert lo == users and hi is not None and hi > lo
+    assert series["slo"] == {"latency.p95": "< 150ms", "errors.rate": "< 5%"}
+    met = {s["users"]: s["meets_slo"] for s in series["steps"]}
+    assert met[2] and met[4] and not met[hi]
+    assert len(met) <= 12
+    assert series["plan"]["replicas"] == math.ceil(500 / throughput)
+    assert any(f"between {lo} and {hi} users" in n for n in found.notes)
+    json.dumps(series, allow_nan=False)
+
+
+def test_capacity_below_the_minimum_fails(runner: Runner, tmp_path: Path) -> None:
+    capacity = (
+        "capacity: {slo: {latency.p95: < 20ms}, users: {min: 2, max: 32}, step: 2s, "
+        "requests: [GET /work]}"
+    )
+    # Below 2 users is all that is shown: 1 user was not tried, so only `>= 2` can fail.
+    result = _run(runner, tmp_path, capacity, "capacity.users: '>= 2'")
+    found = result.measurements
+    assert result.outcome.verdict == Verdict.FAIL, result.outcome.reason
+    assert found.values["capacity.users"].high == 1
+    assert found.values["capacity.users"].value == 0
+    assert found.series["capacity"]["bracket"] == [0, 2]
+    assert len(found.series["capacity"]["steps"]) == 1  # no more load once the minimum misses
+    assert any("below 2 users" in n for n in found.notes)
+
+
+def test_capacity_undecided_at_the_minimum_is_inconclusive(runner: Runner, tmp_path: Path) -> None:
+    # One user for 2 s sends ~40 requests: far too few to show an error rate below 0.1%.
+    capacity = (
+        "capacity: {slo: {errors.rate: < 0.1%}, users: {min: 1, max: 8}, step: 2s, "
+        "requests: [GET /work]}"
+    )
+    result = _run(runner, tmp_path, capacity, "capacity.users: '>= 1'")
+    assert result.outcome.verdict == Verdict.INCONCLUSIVE, result.outcome.reason
+    assert result.measurements.values["capacity.users"].value == 0
+    assert "more samples needed" in result.measurements.series["capacity"]["steps"][0]["why"]
