@@ -1,4 +1,4 @@
-"""The `infratest` command: run, validate, schema, demo."""
+"""The `infratest` command: run, validate, report, schema, demo."""
 
 from __future__ import annotations
 
@@ -70,9 +70,37 @@ def _run(args: argparse.Namespace) -> int:
         pytest_args.append(f"--infratest-env={args.env}")
     if args.config:
         pytest_args.append(f"--infratest-config={args.config}")
-    if args.json:
-        pytest_args.append(f"--infratest-json={args.json}")
+    for option in ("json", "html", "markdown"):
+        if getattr(args, option):
+            pytest_args.append(f"--infratest-{option}={getattr(args, option)}")
     return int(pytest.main([*pytest_args, *args.pytest_args]))
+
+
+def _report(args: argparse.Namespace) -> int:
+    """Render a saved results file again, without measuring anything."""
+    from infratest.results.contract import read
+    from infratest.results.render import write_reports
+
+    if not (args.html or args.markdown):
+        raise UsageError("say what to write: --html PATH and/or --markdown PATH")
+    try:
+        doc = read(args.results)
+    except FileNotFoundError:
+        raise UsageError(f"no such results file: {args.results}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        print(f"infratest: {args.results} is not a results document: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if not isinstance(doc, dict) or "assumptions" not in doc:
+        print(
+            f"infratest: {args.results} is not a results document (no 'assumptions')",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    write_reports(doc, args.html, args.markdown)
+    for path in (args.html, args.markdown):
+        if path:
+            print(f"wrote {path}")
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_env_options(run)
     run.add_argument("--json", metavar="PATH", help="write the results document here")
+    run.add_argument("--html", metavar="PATH", help="write the HTML report here")
+    run.add_argument("--markdown", metavar="PATH", help="write the Markdown summary here")
     run.add_argument(
         "--inconclusive",
         choices=("fail", "pass"),
@@ -108,6 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="whether inconclusive and error verdicts fail the run (default: fail)",
     )
     run.set_defaults(handler=_run)
+
+    report = commands.add_parser("report", help="render a saved results file as HTML/Markdown")
+    report.add_argument("results", metavar="RESULTS.json")
+    report.add_argument("--html", metavar="PATH", help="write the HTML report here")
+    report.add_argument("--markdown", metavar="PATH", help="write the Markdown summary here")
+    report.set_defaults(handler=_report)
 
     commands.add_parser("demo", help="serve the embedded demo model over HTTP (see demo -h)")
 

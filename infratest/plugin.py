@@ -33,6 +33,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write the results document here (atomically, also when interrupted)",
     )
     group.addoption(
+        "--infratest-html",
+        metavar="PATH",
+        default=None,
+        help="write a self-contained HTML report with plots",
+    )
+    group.addoption(
+        "--infratest-markdown",
+        metavar="PATH",
+        default=None,
+        help="write a Markdown summary (fits $GITHUB_STEP_SUMMARY)",
+    )
+    group.addoption(
         "--infratest-inconclusive",
         choices=("fail", "pass"),
         default="fail",
@@ -60,8 +72,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     try:
         state.close()
     finally:
-        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
-        state.write_json(finished=True, interrupted=interrupted)
+        state.finish(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -73,5 +84,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.section("infratest")
     for result in state.results:
         terminalreporter.write_line(summary_line(result))
-    if state.json_path:
-        terminalreporter.write_line(f"results: {state.json_path}")
+    for label, path in (
+        ("results", state.json_path),
+        ("HTML report", state.html_path),
+        ("Markdown summary", state.markdown_path),
+    ):
+        if path:
+            terminalreporter.write_line(f"{label}: {path}")

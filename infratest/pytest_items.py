@@ -61,6 +61,7 @@ class ScenarioFile(pytest.File):
             scenario = load_scenario(self.path, state.spec_config())
         except (SpecError, ConfigUnusable) as exc:
             raise self.CollectError(str(exc)) from None
+        state.scenario_files.append(scenario.path)
         for assumption in scenario.assumptions:
             yield AssumptionItem.from_parent(
                 self, name=assumption.name, scenario=scenario, assumption=assumption

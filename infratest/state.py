@@ -4,6 +4,7 @@ runner that owns the targets, and the results gathered so far."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -27,6 +28,9 @@ class InfratestState:
         self.results: list[AssumptionResult] = []
         self.inconclusive_passes = config.getoption("infratest_inconclusive") == "pass"
         self.json_path: str | None = config.getoption("infratest_json")
+        self.html_path: str | None = config.getoption("infratest_html")
+        self.markdown_path: str | None = config.getoption("infratest_markdown")
+        self.scenario_files: list[str] = []
         self._config: Config | None = None
         self._config_error: str | None = None
         self._runner: Runner | None = None
@@ -78,22 +82,46 @@ class InfratestState:
             lambda text: reporter.write(text, flush=True), item.assumption.name, load.duration
         )
 
-    def write_json(self, finished: bool, interrupted: bool = False) -> None:
-        """Save what is known so far; called after every assumption and at the end."""
-        if not self.json_path:
-            return
-        from infratest.results.contract import document, write_atomically
+    def document(self, finished: bool, interrupted: bool = False) -> dict[str, Any]:
+        """The results document as it stands (see infratest.results.contract)."""
+        from infratest.results.contract import document
+        from infratest.results.provenance import provenance
 
-        finished_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if finished else None
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         config = display_path(self._config.path) if self._config else ""
         data = document(
             [r.to_dict() for r in self.results],
             config=config,
             started_at=self.started_at,
-            finished_at=finished_at,
+            finished_at=now if finished else None,
             interrupted=interrupted,
         )
-        write_atomically(self.json_path, data)
+        if finished:
+            data["provenance"] = provenance(self.scenario_files, config, Path.cwd()) | {
+                "started_at": self.started_at,
+                "finished_at": now,
+            }
+        return data
+
+    def write_json(self, finished: bool, interrupted: bool = False) -> None:
+        """Save what is known so far; called after every assumption and at the end."""
+        if not self.json_path:
+            return
+        from infratest.results.contract import write_atomically
+
+        write_atomically(self.json_path, self.document(finished, interrupted))
+
+    def finish(self, interrupted: bool) -> None:
+        """The final results file and the reports for people."""
+        if not (self.json_path or self.html_path or self.markdown_path):
+            return
+        from infratest.results.contract import write_atomically
+        from infratest.results.render import write_reports
+
+        data = self.document(finished=True, interrupted=interrupted)
+        if self.json_path:
+            write_atomically(self.json_path, data)
+        write_reports(data, self.html_path, self.markdown_path)
 
     def close(self) -> None:
         """Stop every target this session started."""

@@ -35,6 +35,7 @@ INF = math.inf
 NAN = math.nan
 USL_MIN_LEVELS = 4
 USL_MIN_R2 = 0.9
+USL_MAX_EXTRAPOLATION = 4.0  # a peak further out than this is the fit's guess, not a finding
 
 
 @dataclass(frozen=True)
@@ -358,4 +359,9 @@ def fit_usl(users: ArrayLike, throughput: ArrayLike) -> UslFit:
         reason = "no throughput at any step"
     elif r2 < USL_MIN_R2:
         reason = f"poor fit: R² {r2:.2f} < {USL_MIN_R2}"
+    elif math.isfinite(peak_users) and peak_users > USL_MAX_EXTRAPOLATION * float(n.max()):
+        reason = (
+            f"no peak in sight: throughput still scales at {n.max():g} users; a peak "
+            f"beyond {USL_MAX_EXTRAPOLATION:g}x the largest step would be a guess"
+        )
     return UslFit(sigma, kappa, lam, r2, peak_users, peak_x, reason == "", reason)

@@ -255,7 +255,10 @@ _SIZE_STEPS = (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3), ("B", 1.0))
 
 
 def _number(value: float, digits: int) -> str:
-    return f"{value:.{digits}g}"
+    text = f"{value:.{digits}g}"
+    if "e+" in text and abs(value) < 1e15:  # 1200/s reads better than 1.2e+03/s
+        return f"{value:.0f}"
+    return text
 
 
 def _scaled(value: float, steps: tuple[tuple[str, float], ...], digits: int) -> str:

@@ -7,12 +7,12 @@ import json
 import math
 import os
 import socket
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from infratest import __version__
 from infratest.metrics import METRICS
+from infratest.results.atomic import write_text_atomically
 from infratest.units import SI_UNIT
 
 if TYPE_CHECKING:
@@ -99,18 +99,9 @@ def document(
 
 
 def write_atomically(path: str | os.PathLike[str], data: dict[str, Any]) -> None:
-    """Write JSON next to `path` and rename it into place: readers see old or new, never half."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """The results document as JSON, written so a reader never sees half of it."""
     text = json.dumps(_clean(data), indent=2, ensure_ascii=False, allow_nan=False)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomically(path, text + "\n")
 
 
 def read(path: str | os.PathLike[str]) -> dict[str, Any]:

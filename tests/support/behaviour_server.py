@@ -2,8 +2,9 @@
 
 Integration tests point infratest at it and check that each measured figure matches the
 behaviour asked for on the command line: service time, error ratio, crash, hang, slow
-start, memory leak, fixed RSS ballast, extra file descriptors and threads, and a hard
-concurrency cap (``--slots K --delay d`` serves at most K/d requests per second).
+start, memory leak, garbage-collector churn without a leak, fixed RSS ballast, extra file
+descriptors and threads, and a hard concurrency cap (``--slots K --delay d`` serves at most
+K/d requests per second).
 
 ``GET /healthz`` always answers 200 at once and is not counted as a request.
 """
@@ -46,12 +47,14 @@ class Behaviour:
         if args.hang_after_requests is not None and number > args.hang_after_requests:
             self.forever.wait()
         if args.leak_kib_per_request:
-            self.leaked.append(b"\x5a" * (args.leak_kib_per_request * 1024))
+            self.leaked.append(b"\x5a" * round(args.leak_kib_per_request * 1024))
+        churn = churn_objects(args.churn_kib)  # alive for the request, garbage after it
         if self.slots is None:
             self.service_time()
         else:
             with self.slots:
                 self.service_time()
+        del churn
         if args.error_every and number % args.error_every == 0:
             return 500
         return 200
@@ -59,6 +62,16 @@ class Behaviour:
     def service_time(self) -> None:
         if self.args.delay > 0:
             time.sleep(self.args.delay)  # the known service time is the point of this server
+
+
+def churn_objects(kib: int) -> list[object]:
+    """About `kib` KiB of short-lived small objects, some in reference cycles, so a server
+    without a leak still makes the allocator and the cyclic GC work (RSS wobbles, no trend)."""
+    objects: list[object] = []
+    for i in range(kib):
+        chunk = {"i": i, "data": bytearray(640), "text": f"{i:08d}" * 16, "cycle": objects}
+        objects.append(chunk)
+    return objects
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -138,7 +151,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--die-after-requests", type=int, default=None, help="os._exit(3) on request N+1")
     add("--hang-after-requests", type=int, default=None, help="requests after N never answer")
     add("--startup-delay", type=float, default=0.0, help="seconds before listening")
-    add("--leak-kib-per-request", type=int, default=0, help="KiB kept forever per request")
+    add("--leak-kib-per-request", type=float, default=0.0, help="KiB kept forever per request")
+    add("--churn-kib", type=int, default=0, help="KiB of objects made and dropped per request")
     add("--ballast-mib", type=int, default=0, help="MiB allocated and touched at start")
     add("--open-fds", type=int, default=0, help="extra file descriptors opened at start")
     add("--threads-extra", type=int, default=0, help="idle threads started at start")
