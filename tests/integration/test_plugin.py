@@ -163,3 +163,74 @@ def test_infratest_run_is_the_same_run(project: pytest.Pytester) -> None:
     assert completed.returncode == 0, completed.stdout + completed.stderr
     data = json.loads((project.path / "r.json").read_text())
     assert [a["verdict"] for a in data["assumptions"]] == ["pass"]
+
+
+def test_reports_are_written_and_rendered_again_without_measuring(
+    project: pytest.Pytester,
+) -> None:
+    result = project.runpytest(
+        "scenarios/",
+        "-k",
+        "fast",
+        "--infratest-json=r.json",
+        "--infratest-html=report.html",
+        "--infratest-markdown=summary.md",
+    )
+    assert result.ret == 0
+    html = (project.path / "report.html").read_text()
+    assert "scenarios/api.yaml::fast-enough" in html and "data:image/png;base64," in html
+    assert "| PASS |" in (project.path / "summary.md").read_text()
+    data = json.loads((project.path / "r.json").read_text())
+    assert data["provenance"]["scenario_files"]["scenarios/api.yaml"]  # a sha256
+    again = subprocess.run(
+        [sys.executable, "-m", "infratest.cli", "report", "r.json", "--html", "again.html"],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert again.returncode == 0, again.stderr
+    assert (project.path / "again.html").read_text() == html
+
+
+def test_ctrl_c_leaves_a_results_file_and_no_process(project: pytest.Pytester) -> None:
+    import os
+    import signal
+    import time
+
+    results = project.path / "r.json"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "scenarios/",
+            f"--infratest-json={results}",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=project.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not results.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.1)  # polling for the first assumption's results, bounded by the deadline
+    os.kill(proc.pid, signal.SIGINT)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, output
+    data = json.loads(results.read_text())
+    assert data["interrupted"] is True and data["complete"] is False
+    assert [a["name"] for a in data["assumptions"]] == ["fast-enough"]
+    target_pid = data["assumptions"][0]["series"]["probe"]["pid"]
+    assert target_pid and not _running(target_pid), "the managed target outlived Ctrl-C"
+
+
+def _running(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
