@@ -76,7 +76,7 @@ def test_path_is_a_file(tmp_path: Path) -> None:
 def test_not_enough_free_space(tmp_path: Path) -> None:
     with pytest.raises(
         MeasurementError,
-        match=r"only .* free on .*, need 1\.05e\+04TB \(1e\+04TB scratch file \+ 5% margin\)",
+        match=r"only .* free on .*, need 10500TB \(10000TB scratch file \+ 5% margin\)",
     ):
         run_disk(_spec(tmp_path, size="10000TB"), CONF)
     assert _leftovers(tmp_path) == []
