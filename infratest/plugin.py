@@ -5,11 +5,15 @@ Every option is prefixed ``--infratest-``: Locust's own pytest plugin owns ``--h
 
 from __future__ import annotations
 
+import signal
+import threading
 from pathlib import Path
 
 import pytest
 
 from infratest.state import STATE_KEY, InfratestState
+
+_SIGTERM_KEY = pytest.StashKey[bool]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -52,9 +56,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def _terminate_as_interrupt(signum: int, frame: object) -> None:
+    """SIGTERM (a cancelled CI job) unwinds like Ctrl-C, so every target and load generator
+    is stopped and the results file is still written."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "infratest: an assumption from an infratest scenario")
     config.stash[STATE_KEY] = InfratestState(config)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if in_main_thread and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+        config.stash[_SIGTERM_KEY] = True
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if config.stash.get(_SIGTERM_KEY, False):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

@@ -4,6 +4,7 @@ the failure table, JUnit properties, the terminal summary and the JSON results f
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import textwrap
@@ -193,9 +194,11 @@ def test_reports_are_written_and_rendered_again_without_measuring(
     assert (project.path / "again.html").read_text() == html
 
 
-def test_ctrl_c_leaves_a_results_file_and_no_process(project: pytest.Pytester) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupt_leaves_a_results_file_and_no_process(
+    project: pytest.Pytester, signum: int
+) -> None:
     import os
-    import signal
     import time
 
     results = project.path / "r.json"
@@ -217,7 +220,7 @@ def test_ctrl_c_leaves_a_results_file_and_no_process(project: pytest.Pytester) -
     deadline = time.monotonic() + 60
     while not results.exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.1)  # polling for the first assumption's results, bounded by the deadline
-    os.kill(proc.pid, signal.SIGINT)
+    os.kill(proc.pid, signum)
     output, _ = proc.communicate(timeout=60)
     assert proc.returncode == pytest.ExitCode.INTERRUPTED, output
     data = json.loads(results.read_text())
