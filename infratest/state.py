@@ -78,9 +78,19 @@ class InfratestState:
         load = item.assumption.load
         if reporter is None or load is None or not reporter.isatty():
             return None
-        return ProgressLine(
-            lambda text: reporter.write(text, flush=True), item.assumption.name, load.duration
-        )
+        capture = self.pytest_config.pluginmanager.get_plugin("capturemanager")
+
+        def write(text: str) -> None:
+            # Output during a test's call phase is captured; the live line must reach the
+            # terminal, as pytest's own status does.
+            if capture is None:
+                reporter.write(text, flush=True)
+                return
+            with capture.global_and_fixture_disabled():
+                reporter.write(text, flush=True)
+
+        resume = f"{item.nodeid.split('::')[0]} " if reporter.verbosity <= 0 else ""
+        return ProgressLine(write, item.assumption.name, load.duration, resume)
 
     def document(self, finished: bool, interrupted: bool = False) -> dict[str, Any]:
         """The results document as it stands (see infratest.results.contract)."""

@@ -70,12 +70,14 @@ def summary_line(result: AssumptionResult) -> str:
 class ProgressLine:
     """A live status line during long runs: elapsed/total, users, req/s, p95, errors.
 
-    Updates arrive from the load runner's reader thread. The line is redrawn in place, so it
-    is shown on terminals only: in CI logs it would interleave with pytest's own output.
+    Updates arrive from the load runner's reader thread. The line opens below pytest's own
+    line and is redrawn in place, so it is shown on terminals only (in CI logs it would
+    interleave with pytest's output); when the load ends its last state stays as a record and
+    pytest's line resumes under it with `resume` (the file's name).
     """
 
-    def __init__(self, write: Any, label: str, total_s: float) -> None:
-        self.write, self.label, self.total_s = write, label, total_s
+    def __init__(self, write: Any, label: str, total_s: float, resume: str = "") -> None:
+        self.write, self.label, self.total_s, self.resume = write, label, total_s, resume
         self.lock = threading.Lock()
         self.shown = False
 
@@ -90,12 +92,12 @@ class ProgressLine:
             f"p95 {p95_text}, {update.get('errors', 0)} errors"
         )
         with self.lock:
-            self.write(f"\r\x1b[2K{text}")
+            self.write(f"\r\x1b[2K{text}" if self.shown else f"\n{text}")
             self.shown = True
 
     def clear(self) -> None:
-        """Remove the live line before pytest writes its own status."""
+        """End the live line; pytest's status line continues on the next line."""
         with self.lock:
             if self.shown:
-                self.write("\r\x1b[2K")
+                self.write(f"\n{self.resume}")
                 self.shown = False
