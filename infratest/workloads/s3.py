@@ -94,7 +94,27 @@ class _Found:
 # --- byte streams ------------------------------------------------------------------------------
 
 
-class _RandomSource(io.RawIOBase):
+class _Positioned(io.RawIOBase):
+    """A seekable stream position: s3transfer seeks both the upload source and the sink."""
+
+    _pos = 0
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def _end(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._end()}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+
+class _RandomSource(_Positioned):
     """`size` bytes of one repeated random block: seekable for s3transfer, never object-sized
     in memory, and random so no compressing link or store can flatter the figure."""
 
@@ -105,16 +125,8 @@ class _RandomSource(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
+    def _end(self) -> int:
+        return self._size
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
@@ -129,7 +141,7 @@ class _RandomSource(io.RawIOBase):
         return n
 
 
-class _Sink(io.RawIOBase):
+class _Sink(_Positioned):
     """A seekable write target that only counts: s3transfer writes ranged parts at offsets."""
 
     def __init__(self) -> None:
@@ -137,17 +149,6 @@ class _Sink(io.RawIOBase):
 
     def writable(self) -> bool:
         return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._pos}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
 
     def write(self, data: Any) -> int:
         n = memoryview(data).nbytes
