@@ -29,6 +29,9 @@ _TYPE_WORDS = {
 }
 
 
+SECRET_BEARING = ("headers", "env")
+
+
 def describe_value(value: Any) -> str:
     """How a wrong value is quoted back: short, and never a whole nested structure."""
     if isinstance(value, dict):
@@ -89,6 +92,8 @@ def keys_of(model: type[BaseModel]) -> list[str]:
 
 def _message(error: Any, root: type[BaseModel], loc: Path) -> str:
     kind, value = error["type"], error.get("input")
+    if any(part in SECRET_BEARING for part in loc):
+        value = "***"  # header and environment values may be credentials: never echo them
     if kind == "missing":
         return f"missing required key '{loc[-1]}'"
     if kind == "extra_forbidden":

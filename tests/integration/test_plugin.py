@@ -237,3 +237,34 @@ def _running(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def test_secret_headers_never_reach_any_output(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "s3cr3t-token-7f1c2a"
+    monkeypatch.setenv("API_TOKEN", secret)
+    (project.path / "scenarios" / "api.yaml").write_text(
+        textwrap.dedent("""\
+        target: svc
+        assumptions:
+          - name: with-auth
+            load:
+              users: 2
+              duration: 2s
+              headers: {Authorization: "Bearer ${API_TOKEN}"}
+              requests: [GET /predict]
+            expect: {latency.p50: < 1ms}
+        """)
+    )
+    result = project.runpytest(
+        "scenarios/",
+        "--infratest-json=r.json",
+        "--junitxml=j.xml",
+        "--infratest-html=r.html",
+        "--infratest-markdown=r.md",
+    )
+    assert result.ret == 1  # the check fails, so its table is printed too
+    outputs = [result.stdout.str(), result.stderr.str()]
+    outputs += [(project.path / name).read_text() for name in ("r.json", "j.xml", "r.html", "r.md")]
+    assert all(secret not in text for text in outputs)
