@@ -25,22 +25,27 @@ class Observation:
         """Stop sampling and compute the probe metrics, skipping the load's warm-up."""
         series = self.sampler.stop()
         probe = assumption.probe
-        warmup = max(probe.warmup if probe else 0.0, self._load_warmup(found))
+        warmup = max(probe.warmup if probe else 0.0, self._load_window(found)[0])
+        end = self._load_window(found)[1]
         throughput = found.values.get("throughput")
-        measured = probe_measurements(series, confidence, warmup, throughput)
+        window = series.until(end) if end is not None else series
+        measured = probe_measurements(window, confidence, warmup, throughput)
+        measured.series["probe"] = series.to_json()  # plots show the whole run
         measured.series["probe"]["started_at"] = self.started_epoch
         measured.series["probe"]["warmup_s"] = warmup
         if series.process_gone_at is not None:
             measured.notes.append(f"the probed process was gone at {series.process_gone_at:.1f} s")
         return measured
 
-    def _load_warmup(self, found: Measurements) -> float:
-        """Seconds from probe start to the load's measured window (generator start-up, ramp
-        and warm-up are when memory settles, not when it leaks)."""
+    def _load_window(self, found: Measurements) -> tuple[float, float | None]:
+        """The load's measured window on the probe's clock: generator start-up, ramp and
+        warm-up are when memory settles, and after the load its threads exit — neither is
+        when a leak shows."""
         load = found.series.get("load")
-        if not load or "started_at" not in load:
-            return 0.0
-        return max(0.0, load["started_at"] - self.started_epoch + load["measure_start"])
+        if not load or load.get("started_at") is None:
+            return 0.0, None
+        offset = load["started_at"] - self.started_epoch
+        return max(0.0, offset + load["measure_start"]), offset + load["measure_end"]
 
 
 def start_observation(assumption: Assumption, target: Target | None) -> Observation | None:

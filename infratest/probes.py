@@ -14,7 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -231,6 +231,13 @@ class ProbeSeries:
     process_gone_at: float | None = None
     sampler_cpu: float = 0.0  # CPU seconds the sampler thread itself used
     notes: list[str] = field(default_factory=list)
+
+    def until(self, t_end: float) -> ProbeSeries:
+        """The samples up to `t_end`: after a load stops, its threads exit and memory drops,
+        which would drag a growth slope down and hide a leak."""
+        keep = self.t <= t_end
+        columns = ("t", "rss", "cpu", "threads", "fds", "host_available", "host_cpu")
+        return replace(self, **{name: getattr(self, name)[keep] for name in columns})
 
     def to_json(self) -> dict[str, Any]:
         """Lists for the results file and plots; NaN becomes None, values rounded."""

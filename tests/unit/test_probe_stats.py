@@ -171,3 +171,14 @@ def test_to_json_is_json_ready() -> None:
     assert data["rss"] == [1_400_000, None, 3_600_000]
     assert data["t"] == [0.0, 0.25, 0.5]
     assert probe_measurements(series, C).series["probe"] == json.loads(text)
+
+
+def test_samples_after_the_load_do_not_hide_growth() -> None:
+    # 10 s of steady growth, then the load stops and memory drops back
+    rss = np.concatenate([100 * MB + np.arange(40) * 0.25 * MB, np.full(12, 100 * MB)])
+    series = make_series(rss)
+    whole = probe_measurements(series, C).values["process.rss.growth"]
+    during = probe_measurements(series.until(9.9), C).values["process.rss.growth"]
+    assert during.value == pytest.approx(MB, rel=0.05)
+    assert whole.value < 0.6 * during.value
+    assert series.until(9.9).t.size == 40 and series.t.size == 52
