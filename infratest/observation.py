@@ -4,10 +4,13 @@ host) before the workload, and turn what it saw into process.* and host.* metric
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from infratest.measurements import Measurements
-from infratest.probes import ProbeSampler, probe_measurements, resolve_process
+from infratest.probes import ProbeSampler, ProbeSeries, probe_measurements, resolve_process
 from infratest.spec.scenario import Assumption
 from infratest.targets import Target
 
@@ -32,10 +35,20 @@ class Observation:
         measured = probe_measurements(window, confidence, warmup, throughput)
         measured.series["probe"] = series.to_json()  # plots show the whole run
         measured.series["probe"]["started_at"] = self.started_epoch
+        self._per_step(found, series)
         measured.series["probe"]["warmup_s"] = warmup
         if series.process_gone_at is not None:
             measured.notes.append(f"the probed process was gone at {series.process_gone_at:.1f} s")
         return measured
+
+    def _per_step(self, found: Measurements, series: ProbeSeries) -> None:
+        """Sweep and capacity steps get the probe's figures over their own windows."""
+        for key in ("sweep", "capacity"):
+            for row in found.series.get(key, {}).get("steps", []):
+                if row.get("window"):
+                    row.update(
+                        step_figures(series, *(w - self.started_epoch for w in row["window"]))
+                    )
 
     def _load_window(self, found: Measurements) -> tuple[float, float | None]:
         """The load's measured window on the probe's clock: generator start-up, ramp and
@@ -46,6 +59,21 @@ class Observation:
             return 0.0, None
         offset = load["started_at"] - self.started_epoch
         return max(0.0, offset + load["measure_start"]), offset + load["measure_end"]
+
+
+def _finite_or_none(values: np.ndarray, reduce: Callable[[np.ndarray], float]) -> float | None:
+    finite = values[np.isfinite(values)]
+    return float(reduce(finite)) if finite.size else None
+
+
+def step_figures(series: ProbeSeries, start: float, end: float) -> dict[str, float | None]:
+    """Peak RSS and mean CPU of the probed process, and host CPU, over one step's window."""
+    inside = (series.t >= start) & (series.t <= end)
+    return {
+        "process_rss_peak": _finite_or_none(series.rss[inside], np.max),
+        "process_cpu_mean": _finite_or_none(series.cpu[inside], np.mean),
+        "host_cpu_mean": _finite_or_none(series.host_cpu[inside], np.mean),
+    }
 
 
 def start_observation(assumption: Assumption, target: Target | None) -> Observation | None:

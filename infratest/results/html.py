@@ -161,6 +161,8 @@ def _step_row(step: Entry) -> list[str]:
         _e(measured_text("throughput", throughput)),
         _e(quantity("latency.p95", step.get("p95"))),
         _e(quantity("errors.rate", step.get("errors_rate"))),
+        _e(quantity("process.rss.peak", step.get("process_rss_peak"))),
+        _e(quantity("process.cpu.mean", step.get("process_cpu_mean"))),
         verdict,
         _e(step.get("why") or ""),
     ]
@@ -170,7 +172,7 @@ def _steps_table(entry: Entry) -> str:
     kind, steps = load_steps(entry)
     if not steps:
         return ""
-    head = ["Users", "Throughput", "p95", "Errors", "SLO", "Why"]
+    head = ["Users", "Throughput", "p95", "Errors", "RSS peak", "Target CPU", "SLO", "Why"]
     table = _table(head, [_step_row(step) for step in steps])
     return f"<details><summary>{_e(kind)} steps ({len(steps)})</summary>{table}</details>"
 

@@ -109,6 +109,7 @@ class Tried:
             "meets_slo": self.verdict == Verdict.PASS,
             "why": self.why,
             "generator_cpu_peak": json_float(self.step.value("generator.cpu.peak")),
+            "window": self.step.window(),
         }
 
 

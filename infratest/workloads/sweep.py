@@ -39,6 +39,14 @@ class Step:
         interval = self.found.values.get(metric)
         return interval.value if interval is not None else math.nan
 
+    def window(self) -> list[float] | None:
+        """The measured window as wall-clock [start, end], so probe figures can be cut per step."""
+        load = self.found.series.get("load", {})
+        started = load.get("started_at")
+        if started is None:
+            return None
+        return [started + load["measure_start"], started + load["measure_end"]]
+
 
 def json_float(x: float | None) -> float | None:
     """Plain float for results files; JSON has no inf or nan, so those become None."""
@@ -136,6 +144,7 @@ def sweep_row(step: Step) -> dict[str, Any]:
         "errors_rate": json_float(step.value("errors.rate")),
         "generator_cpu_peak": json_float(step.value("generator.cpu.peak")),
         "duration_s": json_float(step.seconds),
+        "window": step.window(),
     }
 
 

@@ -78,6 +78,9 @@ def test_sweep_sees_the_slot_limit(runner: Runner, tmp_path: Path) -> None:
     assert steps[0]["p50"] >= 0.05  # one user sees the bare service time
     assert found.series["sweep"]["usl"]["ok"] == ("usl.peak_throughput" in found.values)
     json.dumps(found.series["sweep"], allow_nan=False)  # JSON-ready: no inf or nan
+    # the managed target is probed, and each step gets its own probe figures
+    assert all(s["process_rss_peak"] and s["process_rss_peak"] > 1e6 for s in steps)
+    assert all(s["process_cpu_mean"] is not None for s in steps)
 
 
 def test_sweep_below_the_limit_scales(runner: Runner, tmp_path: Path) -> None:
