@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-import json
 import os
 import signal
 import statistics
@@ -26,7 +25,6 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
@@ -92,25 +90,10 @@ class Measurement:
     p50_ms: float
 
 
-def request_kwargs(spec: RequestSpec) -> dict[str, Any]:
-    """The kwargs infratest's child passes to `client.request`, so both send the same bytes."""
-    headers = dict(spec.headers)
-    kwargs: dict[str, Any] = {"name": spec.name}
-    if spec.has_json:
-        kwargs["data"] = json.dumps(spec.json)
-        if not any(h.lower() == "content-type" for h in headers):
-            headers["Content-Type"] = "application/json"
-    elif spec.body is not None:
-        kwargs["data"] = spec.body
-    if headers:
-        kwargs["headers"] = headers
-    return kwargs
-
-
 def write_locustfile(path: Path, spec: RequestSpec) -> None:
     """A one-task FastHttpUser locustfile equivalent to infratest's generated user."""
     text = LOCUSTFILE.format(
-        kwargs=request_kwargs(spec), timeout=TIMEOUT_S, method=spec.method, path=spec.path
+        kwargs=spec.client_kwargs(), timeout=TIMEOUT_S, method=spec.method, path=spec.path
     )
     path.write_text(text)
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.servers import child_pids, leftover_children
+from tests.support.servers import RunningServer, child_pids, leftover_children
 
 pytest_plugins = ["pytester"]
 
@@ -18,3 +18,13 @@ def no_leftover_processes() -> Iterator[None]:
     yield
     left = leftover_children(before)
     assert not left, f"processes left behind: {sorted(left)}"
+
+
+@pytest.fixture
+def run() -> Iterator[list[RunningServer]]:
+    """Collects servers a test starts (see tests.support.servers.launch) and stops them
+    however the test ends."""
+    started: list[RunningServer] = []
+    yield started
+    for server in started:
+        server.stop()

@@ -65,6 +65,21 @@ class RequestSpec:
         """True when a JSON body (possibly `null`) is to be sent."""
         return self.json is not NO_JSON
 
+    def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for a Locust client's `request`: the body encoded once, and a
+        JSON content type unless the scenario set its own."""
+        headers = dict(self.headers)
+        kwargs: dict[str, Any] = {"name": self.name}
+        if self.has_json:
+            kwargs["data"] = _json.dumps(self.json)
+            if not any(h.lower() == "content-type" for h in headers):
+                headers["Content-Type"] = "application/json"
+        elif self.body is not None:
+            kwargs["data"] = self.body
+        if headers:
+            kwargs["headers"] = headers
+        return kwargs
+
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form; `json` is left out entirely when there is no JSON body."""
         data = asdict(self)

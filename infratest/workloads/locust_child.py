@@ -169,16 +169,7 @@ def _atomic_write(path: Path, write: Any) -> None:
 
 def _send(client: Any, spec: RequestSpec, timeout_s: float, fast: bool) -> None:
     """Issue one request; failures are reported through Locust's `request` event."""
-    headers = dict(spec.headers)
-    kwargs: dict[str, Any] = {"name": spec.name}
-    if spec.has_json:
-        kwargs["data"] = json.dumps(spec.json)
-        if not any(h.lower() == "content-type" for h in headers):
-            headers["Content-Type"] = "application/json"
-    elif spec.body is not None:
-        kwargs["data"] = spec.body
-    if headers:
-        kwargs["headers"] = headers
+    kwargs = spec.client_kwargs()
     if not fast:
         kwargs["timeout"] = timeout_s
     client.request(spec.method, spec.path, **kwargs)

@@ -4,38 +4,17 @@ from __future__ import annotations
 
 import http.client
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import psutil
 import pytest
 
-from tests.support.servers import RunningServer, child_pids, leftover_children, start_server
+from tests.support.servers import RunningServer, launch
 
 MIB = 1 << 20
 
 
-@pytest.fixture(autouse=True)
-def no_leftover_processes() -> Iterator[None]:
-    """Every test must reap what it started."""
-    before = child_pids()
-    yield
-    assert not leftover_children(before), "a server process outlived its test"
-
-
-@pytest.fixture
-def run() -> Iterator[list[RunningServer]]:
-    """Collects servers a test starts and stops them however the test ends."""
-    started: list[RunningServer] = []
-    yield started
-    for server in started:
-        server.stop()
-
-
-def launch(run: list[RunningServer], *args: str) -> RunningServer:
-    server = start_server(list(args))
-    run.append(server)
-    return server
+pytestmark = pytest.mark.usefixtures("no_leftover_processes")
 
 
 def fetch(server: RunningServer, path: str = "/", method: str = "GET", timeout: float = 5.0):

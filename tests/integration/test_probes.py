@@ -23,37 +23,15 @@ from infratest.spec.scenario import ProbeSpec
 from infratest.stats import exact
 from tests.support.servers import (
     RunningServer,
-    child_pids,
     free_port,
-    leftover_children,
-    start_server,
+    launch,
 )
 
 MIB = 1 << 20
 C = 0.95
 
 
-@pytest.fixture(autouse=True)
-def no_leftover_processes() -> Iterator[None]:
-    """Every test must reap what it started."""
-    before = child_pids()
-    yield
-    assert not leftover_children(before), "a process outlived its test"
-
-
-@pytest.fixture
-def run() -> Iterator[list[RunningServer]]:
-    """Collects servers a test starts and stops them however the test ends."""
-    started: list[RunningServer] = []
-    yield started
-    for server in started:
-        server.stop()
-
-
-def launch(run: list[RunningServer], *args: str) -> RunningServer:
-    server = start_server(list(args))
-    run.append(server)
-    return server
+pytestmark = pytest.mark.usefixtures("no_leftover_processes")
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:

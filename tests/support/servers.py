@@ -177,3 +177,10 @@ def leftover_children(before: set[int], timeout: float = 2.0) -> set[int]:
     while (left := child_pids() - before) and time.monotonic() < deadline:
         time.sleep(0.02)
     return left
+
+
+def launch(started: list[RunningServer], *args: str) -> RunningServer:
+    """Start a behaviour server and register it with the `run` fixture's list."""
+    server = start_server(list(args))
+    started.append(server)
+    return server
