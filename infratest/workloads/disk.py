@@ -50,6 +50,13 @@ class _Pass:
     chunk_seconds: list[float] = field(default_factory=list)
     fsync_s: list[float] = field(default_factory=list)
 
+    def end_chunk(self, nbytes: int, started: float) -> float:
+        """Record a finished chunk; returns the time the next one starts."""
+        now = time.perf_counter()
+        self.chunk_bytes.append(nbytes)
+        self.chunk_seconds.append(now - started)
+        return now
+
     def rates(self) -> list[float | None]:
         """Per-chunk bytes/s for plots; None where a chunk was too fast for the clock."""
         pairs = zip(self.chunk_bytes, self.chunk_seconds, strict=True)
@@ -190,10 +197,7 @@ def _write_pass(fd: int, size: int, block: int, fsync_every: int, clock: _Clock)
         if (i + 1) % per_chunk == 0 or i == n_blocks - 1:
             if i == n_blocks - 1:
                 os.fsync(fd)  # the honest end of a write: data on the device
-            now = time.perf_counter()
-            result.chunk_bytes.append(chunk_bytes)
-            result.chunk_seconds.append(now - chunk_start)
-            chunk_start, chunk_bytes = now, 0
+            chunk_start, chunk_bytes = result.end_chunk(chunk_bytes, chunk_start), 0
         clock.check("writing", written, size)
     return result
 
@@ -229,10 +233,7 @@ def _read_pass(fd: int, size: int, block: int, clock: _Clock) -> _Pass:
         _read_exact(fd, view[:n], offset)
         offset, chunk_bytes = offset + n, chunk_bytes + n
         if (i + 1) % per_chunk == 0 or i == n_blocks - 1:
-            now = time.perf_counter()
-            result.chunk_bytes.append(chunk_bytes)
-            result.chunk_seconds.append(now - chunk_start)
-            chunk_start, chunk_bytes = now, 0
+            chunk_start, chunk_bytes = result.end_chunk(chunk_bytes, chunk_start), 0
         clock.check("reading", offset, size)
     return result
 
