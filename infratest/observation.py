@@ -28,8 +28,8 @@ class Observation:
         """Stop sampling and compute the probe metrics, skipping the load's warm-up."""
         series = self.sampler.stop()
         probe = assumption.probe
-        warmup = max(probe.warmup if probe else 0.0, self._load_window(found)[0])
-        end = self._load_window(found)[1]
+        start, end = self._load_window(found)
+        warmup = max(probe.warmup if probe else 0.0, start)
         throughput = found.values.get("throughput")
         window = series.until(end) if end is not None else series
         measured = probe_measurements(window, confidence, warmup, throughput)
