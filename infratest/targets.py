@@ -10,7 +10,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import http.client
-import ipaddress
 import os
 import re
 import signal
@@ -28,15 +27,21 @@ from types import FrameType, TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-import psutil
+from infratest.hosts import HostNotAllowed, check_allowed, free_port, host_of
+from infratest.processes import (
+    POLL_INTERVAL_S,
+    TAIL_BYTES,
+    describe_exit,
+    group_members,
+    read_tail_bytes,
+    redact,
+    secret_values,
+    signal_group,
+    wait_gone,
+)
 
-POLL_INTERVAL_S = 0.03
 PROBE_TIMEOUT_S = 1.0
 KILL_WAIT_S = 5.0
-TAIL_BYTES = 64 * 1024
-SECRET_NAME_PARTS = ("KEY", "SECRET", "TOKEN", "PASSWORD", "CREDENTIAL")
-MIN_SECRET_LEN = 4  # shorter values would redact ordinary digits and words
-_PLACEHOLDER = re.compile(r"\{[A-Za-z_]+\}")
 
 
 class TargetError(Exception):
@@ -53,72 +58,6 @@ class TargetError(Exception):
         if not self.output_tail.strip():
             return head
         return f"{head}\n--- output tail ---\n{self.output_tail}"
-
-
-class HostNotAllowed(Exception):
-    """Traffic to a host outside `allow.hosts` is refused before any connection is made."""
-
-    def __init__(self, host: str, allow_hosts: Sequence[str]) -> None:
-        super().__init__(host, tuple(allow_hosts))
-        self.host = host
-        self.allow_hosts = tuple(allow_hosts)
-
-    def __str__(self) -> str:
-        allowed = ", ".join(self.allow_hosts) or "(empty)"
-        return f"host {self.host!r} is not in allow.hosts [{allowed}]"
-
-
-# --- hosts -------------------------------------------------------------------------------------
-
-
-def host_of(url: str) -> str:
-    """Hostname of a URL or "host:port", also with placeholders such as "{port}" still in it."""
-    text = _PLACEHOLDER.sub("0", url.strip())
-    with contextlib.suppress(ValueError):
-        return ipaddress.ip_address(text.strip("[]")).compressed  # bare "::1", "127.0.0.1"
-    if "://" not in text:
-        text = "//" + text
-    host = urlsplit(text).hostname
-    if not host:
-        raise ValueError(f"no host in {url!r}")
-    return _normalise_host(host.lower())
-
-
-def check_allowed(url_or_hostport: str, allow_hosts: Sequence[str]) -> None:
-    """Raise HostNotAllowed unless the host equals an entry or lies in a CIDR entry."""
-    host = host_of(url_or_hostport)
-    for entry in allow_hosts:
-        if _host_matches(host, entry):
-            return
-    raise HostNotAllowed(host, allow_hosts)
-
-
-def _host_matches(host: str, entry: str) -> bool:
-    """Exact (case-insensitive) match; "localhost" and "127.0.0.1" stay distinct on purpose."""
-    entry = entry.strip().lower()
-    if "/" not in entry:
-        return _normalise_host(entry) == host
-    try:
-        network = ipaddress.ip_network(entry, strict=False)
-        return ipaddress.ip_address(host) in network
-    except ValueError:
-        return False
-
-
-def _normalise_host(entry: str) -> str:
-    bare = entry.strip("[]")
-    try:
-        return ipaddress.ip_address(bare).compressed
-    except ValueError:
-        return bare
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port that was free a moment ago (the usual bind-to-0 trick; racy by nature)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 # --- spec --------------------------------------------------------------------------------------
@@ -200,80 +139,6 @@ def _make_handler(previous: Any) -> Any:
     return handler
 
 
-# --- output ------------------------------------------------------------------------------------
-
-
-def _secret_values(env: Mapping[str, str]) -> tuple[str, ...]:
-    """Values to hide from tails: env vars whose names look like credentials."""
-    found = {
-        value
-        for name, value in env.items()
-        if any(part in name.upper() for part in SECRET_NAME_PARTS) and len(value) >= MIN_SECRET_LEN
-    }
-    return tuple(sorted(found, key=len, reverse=True))
-
-
-def _redact(text: str, secrets: Sequence[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text
-
-
-def _read_tail_bytes(path: Path) -> bytes:
-    """The last TAIL_BYTES of a file, starting at a line boundary when cut."""
-    try:
-        with path.open("rb") as fh:
-            size = fh.seek(0, os.SEEK_END)
-            fh.seek(max(0, size - TAIL_BYTES))
-            data = fh.read()
-    except OSError:
-        return b""
-    if size > TAIL_BYTES:
-        data = data.partition(b"\n")[2]
-    return data
-
-
-def _describe_exit(code: int | None) -> str:
-    if code is not None and code < 0:
-        with contextlib.suppress(ValueError):
-            return f"exit code {code}, {signal.Signals(-code).name}"
-    return f"exit code {code}"
-
-
-# --- process groups ----------------------------------------------------------------------------
-
-
-def _signal_group(pgid: int, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signum)
-
-
-def _group_members(pgid: int) -> list[int]:
-    """Pids in a process group (the leader may already be gone, orphans remain)."""
-    members = []
-    for pid in psutil.pids():
-        with contextlib.suppress(OSError):
-            if os.getpgid(pid) == pgid:
-                members.append(pid)
-    return members
-
-
-def _running(pid: int) -> bool:
-    """Alive and not a zombie (zombies are dead; reaping orphans is init's job)."""
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
-
-
-def _wait_gone(pids: Sequence[int], deadline: float) -> None:
-    remaining = list(pids)
-    while remaining and time.monotonic() < deadline:
-        remaining = [pid for pid in remaining if _running(pid)]
-        if remaining:
-            time.sleep(POLL_INTERVAL_S)
-
-
 # --- readiness ---------------------------------------------------------------------------------
 
 
@@ -348,7 +213,7 @@ class ManagedProcess:
         args = [self._format(arg) for arg in self.spec.launch or ()]
         env = {**os.environ, **{k: self._format(v) for k, v in self.spec.env.items()}}
         self.url = self._format(self.spec.url)
-        self._secrets = _secret_values(env)
+        self._secrets = secret_values(env)
         self._log = self._new_log_file()
         self._popen(args, env)
 
@@ -425,7 +290,7 @@ class ManagedProcess:
     def _raise_if_exited(self, proc: subprocess.Popen[bytes]) -> None:
         code = proc.poll()
         if code is not None:
-            reason = f"exited with {_describe_exit(code)} before becoming ready"
+            reason = f"exited with {describe_exit(code)} before becoming ready"
             raise TargetError(reason, self.output_tail(), target=self.spec.name)
 
     def _raise_if_late(self, deadline: float, last: str) -> None:
@@ -450,8 +315,8 @@ class ManagedProcess:
 
     def output_tail(self, lines: int = 30) -> str:
         """Last lines of stdout+stderr with credential values replaced by ***; works after stop."""
-        data = self._tail_cache if self._log is None else _read_tail_bytes(self._log)
-        text = _redact(data.decode("utf-8", errors="replace"), self._secrets)
+        data = self._tail_cache if self._log is None else read_tail_bytes(self._log)
+        text = redact(data.decode("utf-8", errors="replace"), self._secrets)
         return "\n".join(text.splitlines()[-lines:]) if lines > 0 else ""
 
     # -- stop -----------------------------------------------------------------------------------
@@ -465,12 +330,12 @@ class ManagedProcess:
             self._finish()  # never signal a group that now belongs to another target
             return proc.returncode
         deadline = time.monotonic() + self.spec.stop_timeout_s
-        members = _group_members(proc.pid)
-        _signal_group(proc.pid, signal.SIGTERM)
+        members = group_members(proc.pid)
+        signal_group(proc.pid, signal.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-        _wait_gone(members, deadline)
-        _signal_group(proc.pid, signal.SIGKILL)  # stragglers: ignored SIGTERM or forked late
+        wait_gone(members, deadline)
+        signal_group(proc.pid, signal.SIGKILL)  # stragglers: ignored SIGTERM or forked late
         try:
             code = proc.wait(timeout=KILL_WAIT_S)
         except subprocess.TimeoutExpired:
@@ -485,7 +350,7 @@ class ManagedProcess:
         self._stopped = True
         _LIVE.pop(id(self), None)
         if self._log is not None:
-            self._tail_cache = _read_tail_bytes(self._log)
+            self._tail_cache = read_tail_bytes(self._log)
             self._discard_log()
 
     def _discard_log(self) -> None:
@@ -555,7 +420,7 @@ class Target:
         """Raise TargetError when a managed target has died since it became ready."""
         if self.process is None or self.process.alive():
             return
-        reason = f"died ({_describe_exit(self.process.returncode)})"
+        reason = f"died ({describe_exit(self.process.returncode)})"
         raise TargetError(reason, self.process.output_tail(), target=self.name)
 
 
