@@ -25,7 +25,6 @@ import argparse
 import math
 import sys
 import tempfile
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,14 +32,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # so `tests.support` imports and this checkout is used
 
-from infratest import load_config, load_scenario  # noqa: E402
-from infratest.execution import Runner  # noqa: E402
 from infratest.stats import Interval  # noqa: E402
 from infratest.targets import install_signal_handlers  # noqa: E402
 from infratest.verdict import Verdict, decide  # noqa: E402
-from tests.support import behaviour_server  # noqa: E402
+from tests.support.assumptions import behaviour_config, run_assumption  # noqa: E402
 
-SERVER = Path(behaviour_server.__file__)
 MB_PER_MIN = 1e6 / 60.0  # bytes/s
 BOUNDS_MB_MIN = (5.0, 1.0)  # the bundled scenarios' bound, and a tighter one
 CHURN_KIB = 256
@@ -74,42 +70,16 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def write_files(where: Path, server_flags: list[str], load: str, bound_mb_min: float) -> None:
-    """A config with the managed behaviour server and a one-assumption scenario."""
-    flags = "".join(f', "{flag}"' for flag in server_flags)
-    (where / "c.yaml").write_text(
-        textwrap.dedent(f"""\
-        targets:
-          svc:
-            url: http://127.0.0.1:{{port}}
-            launch: ["{{python}}", "{SERVER}", --port, "{{port}}"{flags}]
-            ready: /healthz
-            ready_timeout: 15s
-        """)
-    )
-    (where / "s.yaml").write_text(
-        textwrap.dedent(f"""\
-        target: svc
-        assumptions:
-          - name: growth
-            load: {{{load}, requests: [GET /x]}}
-            expect: {{process.rss.growth: < {bound_mb_min:g}MB/min}}
-        """)
-    )
-
-
 def run_once(server_flags: list[str], load: str, bound_mb_min: float) -> RunFigures:
     """One run with a fresh server, which is stopped before this returns (or raises)."""
     with tempfile.TemporaryDirectory(prefix="leak-bench-") as tmp:
         where = Path(tmp)
-        write_files(where, server_flags, load, bound_mb_min)
-        config = load_config(where / "c.yaml")
-        scenario = load_scenario(where / "s.yaml", config)
-        runner = Runner(config)
-        try:
-            result = runner.run(scenario, scenario.assumptions[0], "s.yaml::growth")
-        finally:
-            runner.close()
+        config = behaviour_config(where, *server_flags)
+        assumption = (
+            f"load: {{{load}, requests: [GET /x]}}\n"
+            f"expect: {{process.rss.growth: < {bound_mb_min:g}MB/min}}"
+        )
+        result = run_assumption(where, config, assumption)
     values = result.measurements.values
     return RunFigures(
         result.outcome.verdict,

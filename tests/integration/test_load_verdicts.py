@@ -4,51 +4,25 @@ reason, bounded time, and no process left behind."""
 from __future__ import annotations
 
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
 
-from infratest import load_config, load_scenario
-from infratest.execution import AssumptionResult, Runner
+from infratest.execution import AssumptionResult
+from infratest.spec.config import Config
 from infratest.targets import free_port
 from infratest.verdict import Verdict
+from tests.support.assumptions import behaviour_config, run_assumption
 
-SERVER = Path(__file__).parent.parent / "support" / "behaviour_server.py"
 pytestmark = [pytest.mark.load, pytest.mark.usefixtures("no_leftover_processes")]
 
 
-def _config(tmp_path: Path, flags: str, url: str | None = None, hosts: str = "127.0.0.1"):
-    launch = f'launch: ["{{python}}", "{SERVER}", --port, "{{port}}", {flags}]'
-    target = (
-        f"url: {url}"
-        if url
-        else f"url: http://127.0.0.1:{{port}}\n    {launch}\n"
-        "    ready: /healthz\n    ready_timeout: 20s"
-    )
-    path = tmp_path / "config.yaml"
-    path.write_text(f"targets:\n  svc:\n    {target}\nallow:\n  hosts: [{hosts}]\n")
-    return load_config(path)
-
-
-def _run(tmp_path: Path, config, load: str, expect: str, validate: bool = True) -> AssumptionResult:
-    path = tmp_path / "s.yaml"
-    path.write_text(
-        textwrap.dedent(f"""\
-        target: svc
-        assumptions:
-          - name: a
-            load: {{{load}, requests: [GET /work]}}
-            expect: {{{expect}}}
-        """)
-    )
-    scenario = load_scenario(path, config if validate else None)
-    runner = Runner(config)
-    try:
-        return runner.run(scenario, scenario.assumptions[0], "s.yaml::a")
-    finally:
-        runner.close()
+def _run(
+    tmp_path: Path, config: Config, load: str, expect: str, validate: bool = True
+) -> AssumptionResult:
+    assumption = f"load: {{{load}, requests: [GET /work]}}\nexpect: {{{expect}}}"
+    return run_assumption(tmp_path, config, assumption, validate=validate)
 
 
 def _checks(result: AssumptionResult) -> dict[str, Verdict]:
@@ -56,7 +30,7 @@ def _checks(result: AssumptionResult) -> dict[str, Verdict]:
 
 
 def test_fixed_service_time(tmp_path: Path) -> None:
-    config = _config(tmp_path, "--delay, 0.02")
+    config = behaviour_config(tmp_path, "--delay", "0.02")
     result = _run(
         tmp_path,
         config,
@@ -77,7 +51,7 @@ def test_fixed_service_time(tmp_path: Path) -> None:
 
 
 def test_every_fifth_request_fails(tmp_path: Path) -> None:
-    config = _config(tmp_path, "--delay, 0.005, --error-every, 5")
+    config = behaviour_config(tmp_path, "--delay", "0.005", "--error-every", "5")
     result = _run(
         tmp_path,
         config,
@@ -92,7 +66,7 @@ def test_every_fifth_request_fails(tmp_path: Path) -> None:
 
 
 def test_refusing_connections_is_an_error_with_the_reason(tmp_path: Path) -> None:
-    config = _config(tmp_path, "", url=f"http://127.0.0.1:{free_port()}")
+    config = behaviour_config(tmp_path, url=f"http://127.0.0.1:{free_port()}")
     started = time.monotonic()
     result = _run(tmp_path, config, "users: 2, duration: 2s", "latency.p95: < 1s")
     assert result.outcome.verdict == Verdict.ERROR
@@ -102,14 +76,14 @@ def test_refusing_connections_is_an_error_with_the_reason(tmp_path: Path) -> Non
 
 
 def test_target_dying_mid_run_is_an_error_naming_the_exit(tmp_path: Path) -> None:
-    config = _config(tmp_path, "--delay, 0.01, --die-after-requests, 30")
+    config = behaviour_config(tmp_path, "--delay", "0.01", "--die-after-requests", "30")
     result = _run(tmp_path, config, "users: 2, duration: 3s", "errors.rate: < 1%")
     assert result.outcome.verdict == Verdict.ERROR
     assert "died" in result.outcome.reason and "exit code 3" in result.outcome.reason
 
 
 def test_hanging_target_ends_within_its_bound(tmp_path: Path) -> None:
-    config = _config(tmp_path, "--delay, 0.01, --hang-after-requests, 20")
+    config = behaviour_config(tmp_path, "--delay", "0.01", "--hang-after-requests", "20")
     started = time.monotonic()
     result = _run(tmp_path, config, "users: 2, duration: 3s, timeout: 1s", "errors.rate: < 1%")
     assert time.monotonic() - started < 3 + 20
@@ -118,7 +92,7 @@ def test_hanging_target_ends_within_its_bound(tmp_path: Path) -> None:
 
 
 def test_host_outside_the_allow_list_gets_no_traffic(tmp_path: Path) -> None:
-    config = _config(tmp_path, "--delay, 0.01", hosts="localhost")
+    config = behaviour_config(tmp_path, "--delay", "0.01", hosts=["localhost"])
     started = time.monotonic()
     result = _run(tmp_path, config, "users: 2, duration: 3s", "errors.rate: < 1%", validate=False)
     assert result.outcome.verdict == Verdict.ERROR
@@ -127,6 +101,6 @@ def test_host_outside_the_allow_list_gets_no_traffic(tmp_path: Path) -> None:
 
 
 def test_sys_executable_is_the_python_placeholder(tmp_path: Path) -> None:
-    config = _config(tmp_path, "--delay, 0.01")
+    config = behaviour_config(tmp_path, "--delay", "0.01")
     assert config.targets["svc"].launch[0] == "{python}"
     assert Path(sys.executable).exists()

@@ -3,45 +3,23 @@ starts are timed, observe works without load, and bad selectors are error verdic
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from infratest import load_config, load_scenario
-from infratest.execution import AssumptionResult, Runner
+from infratest.execution import AssumptionResult
 from infratest.targets import free_port
 from infratest.verdict import Verdict
+from tests.support.assumptions import behaviour_config, run_assumption
 
-SERVER = Path(__file__).parent.parent / "support" / "behaviour_server.py"
 pytestmark = [pytest.mark.load, pytest.mark.usefixtures("no_leftover_processes")]
 
 
 def _run(
-    tmp_path: Path, flags: str, assumption: str, launch: str | None = None
+    tmp_path: Path, flags: tuple[str, ...], assumption: str, launch: list[str] | None = None
 ) -> AssumptionResult:
-    launch = launch or f'["{{python}}", "{SERVER}", --port, "{{port}}", {flags}]'
-    (tmp_path / "c.yaml").write_text(
-        textwrap.dedent(f"""\
-        targets:
-          svc:
-            url: http://127.0.0.1:{{port}}
-            launch: {launch}
-            ready: /healthz
-            ready_timeout: 15s
-        """)
-    )
-    (tmp_path / "s.yaml").write_text(
-        "target: svc\nassumptions:\n  - name: a\n"
-        + textwrap.indent(textwrap.dedent(assumption), "    ")
-    )
-    config = load_config(tmp_path / "c.yaml")
-    scenario = load_scenario(tmp_path / "s.yaml", config)
-    runner = Runner(config)
-    try:
-        return runner.run(scenario, scenario.assumptions[0], "s.yaml::a")
-    finally:
-        runner.close()
+    config = behaviour_config(tmp_path, *flags, launch=launch)
+    return run_assumption(tmp_path, config, assumption)
 
 
 LEAK_CHECK = """\
@@ -51,7 +29,7 @@ LEAK_CHECK = """\
 
 
 def test_a_leaking_server_fails_the_growth_check(tmp_path: Path) -> None:
-    result = _run(tmp_path, "--leak-kib-per-request, 64", LEAK_CHECK)
+    result = _run(tmp_path, ("--leak-kib-per-request", "64"), LEAK_CHECK)
     checks = {c.metric: c for c in result.outcome.checks}
     assert checks["process.rss.growth"].verdict == Verdict.FAIL
     assert result.outcome.verdict == Verdict.FAIL
@@ -60,7 +38,7 @@ def test_a_leaking_server_fails_the_growth_check(tmp_path: Path) -> None:
 
 
 def test_the_same_server_without_the_leak_passes(tmp_path: Path) -> None:
-    result = _run(tmp_path, "--delay, 0.001", LEAK_CHECK)
+    result = _run(tmp_path, ("--delay", "0.001"), LEAK_CHECK)
     assert result.outcome.verdict == Verdict.PASS, result.outcome.reason
     assert result.measurements.series["probe"]["rss"]  # the series reaches the results file
 
@@ -68,7 +46,7 @@ def test_the_same_server_without_the_leak_passes(tmp_path: Path) -> None:
 def test_cold_start_is_timed_from_launch(tmp_path: Path) -> None:
     result = _run(
         tmp_path,
-        "--startup-delay, 1.0",
+        ("--startup-delay", "1.0"),
         """\
         cold_start: {repeat: 2, requests: [GET /x]}
         expect: {cold_start.ready: < 30s, cold_start.first_response: < 30s}
@@ -83,10 +61,10 @@ def test_cold_start_is_timed_from_launch(tmp_path: Path) -> None:
 
 
 def test_a_failing_launch_is_an_error_with_its_output(tmp_path: Path) -> None:
-    crash = '["{python}", "-c", "print(\'model file missing\'); raise SystemExit(3)"]'
+    crash = ["{python}", "-c", "print('model file missing'); raise SystemExit(3)"]
     result = _run(
         tmp_path,
-        "",
+        (),
         """\
         cold_start: {repeat: 2}
         expect: {cold_start.ready: < 30s}
@@ -101,7 +79,7 @@ def test_a_failing_launch_is_an_error_with_its_output(tmp_path: Path) -> None:
 def test_observe_measures_an_idle_target(tmp_path: Path) -> None:
     result = _run(
         tmp_path,
-        "--ballast-mib, 64",
+        ("--ballast-mib", "64"),
         """\
         observe: {duration: 2s}
         expect: {process.rss.peak: "> 64MiB", host.memory.available.min: "> 1MB"}
@@ -114,7 +92,7 @@ def test_a_probe_that_selects_nothing_is_an_error_naming_it(tmp_path: Path) -> N
     port = free_port()
     result = _run(
         tmp_path,
-        "",
+        (),
         f"""\
         observe: {{duration: 1s}}
         probe: {{port: {port}}}

@@ -15,12 +15,12 @@ import pytest
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from infratest import load_config, load_scenario
-from infratest.execution import Runner
+from infratest import load_config
 from infratest.measurements import MeasurementError, Measurements
 from infratest.spec.scenario import S3Spec
 from infratest.verdict import Verdict
 from infratest.workloads.s3 import SCRATCH_PREFIX, run_s3
+from tests.support.assumptions import run_assumption
 from tests.support.servers import RunningServer, free_port, start_server
 
 pytestmark = pytest.mark.usefixtures("no_leftover_processes")
@@ -201,9 +201,7 @@ def test_secrets_never_appear_in_results_or_errors(
         assert secret not in text and token not in text
 
 
-def test_through_the_runner_with_a_managed_moto_target(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_through_the_runner_with_a_managed_moto_target(tmp_path: Path) -> None:
     (tmp_path / "c.yaml").write_text(
         textwrap.dedent("""\
         targets:
@@ -213,22 +211,16 @@ def test_through_the_runner_with_a_managed_moto_target(
             ready_timeout: 20s
         """)
     )
-    (tmp_path / "s.yaml").write_text(
-        textwrap.dedent("""\
-        scenario: store
-        assumptions:
-          - name: scratch
-            # samples: 300, since a p99 upper bound at 95% needs at least 299
-            s3: {target: store, bucket: models, size: 2MB, samples: 300, create_bucket: true}
-            expect: {s3.download.throughput: "> 1MB/s", s3.first_byte.p99: "< 30s"}
-        """)
-    )
     config = load_config(tmp_path / "c.yaml")
-    scenario = load_scenario(tmp_path / "s.yaml", config)
-    runner = Runner(config)
-    try:
-        result = runner.run(scenario, scenario.assumptions[0], "s.yaml::scratch")
-    finally:
-        runner.close()
+    # samples: 300, since a p99 upper bound at 95% needs at least 299
+    result = run_assumption(
+        tmp_path,
+        config,
+        """\
+        s3: {target: store, bucket: models, size: 2MB, samples: 300, create_bucket: true}
+        expect: {s3.download.throughput: "> 1MB/s", s3.first_byte.p99: "< 30s"}
+    """,
+        header="scenario: store",
+    )
     assert result.measurements.error is None, result.measurements.error
     assert result.outcome.verdict == Verdict.PASS, result.outcome.reason

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import json
 import math
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from infratest import load_config, load_scenario
 from infratest.execution import AssumptionResult, Runner
 from infratest.verdict import Verdict
+from tests.support.assumptions import behaviour_config, run_assumption
 
-SERVER = Path(__file__).parent.parent / "support" / "behaviour_server.py"
 CAPACITY = 4 / 0.05  # req/s: 4 slots, 50 ms each
 pytestmark = [pytest.mark.load, pytest.mark.usefixtures("no_leftover_processes")]
 
@@ -23,14 +21,7 @@ pytestmark = [pytest.mark.load, pytest.mark.usefixtures("no_leftover_processes")
 @pytest.fixture
 def runner(tmp_path: Path) -> Iterator[Runner]:
     """A runner whose managed target is the 80 req/s behaviour server."""
-    launch = f'["{{python}}", "{SERVER}", --port, "{{port}}", --slots, "4", --delay, "0.05"]'
-    path = tmp_path / "config.yaml"
-    path.write_text(
-        "targets:\n  svc:\n    url: http://127.0.0.1:{port}\n"
-        f"    launch: {launch}\n    ready: /healthz\n    ready_timeout: 20s\n"
-        "allow:\n  hosts: [127.0.0.1]\n"
-    )
-    runner = Runner(load_config(path))
+    runner = Runner(behaviour_config(tmp_path, "--slots", "4", "--delay", "0.05"))
     try:
         yield runner
     finally:
@@ -38,18 +29,8 @@ def runner(tmp_path: Path) -> Iterator[Runner]:
 
 
 def _run(runner: Runner, tmp_path: Path, workload: str, expect: str) -> AssumptionResult:
-    path = tmp_path / "s.yaml"
-    path.write_text(
-        textwrap.dedent(f"""\
-        target: svc
-        assumptions:
-          - name: a
-            {workload}
-            expect: {{{expect}}}
-        """)
-    )
-    scenario = load_scenario(path, runner.config)
-    return runner.run(scenario, scenario.assumptions[0], "s.yaml::a")
+    assumption = f"{workload}\nexpect: {{{expect}}}"
+    return run_assumption(tmp_path, runner.config, assumption, runner=runner)
 
 
 def _checks(result: AssumptionResult) -> dict[str, Verdict]:
