@@ -4,7 +4,6 @@ launch -> port open -> ready -> first successful answer, with RSS at ready."""
 from __future__ import annotations
 
 import http.client
-import json
 import time
 from urllib.parse import urlsplit
 
@@ -16,6 +15,7 @@ from infratest.spec.scenario import RequestSpec
 from infratest.stats import Interval, exact, mean_interval, quantile_interval
 from infratest.targets import ManagedProcess, TargetError
 from infratest.workloads.context import WorkloadContext
+from infratest.workloads.load import plan_request
 
 POLL_S = 0.02
 # Below this many launches a distribution-free interval for the median is unbounded at 95%.
@@ -29,15 +29,15 @@ def send(url: str, request: RequestSpec | None, timeout: float) -> int | None:
         http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     )
     conn = conn_type(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
-    method, path = (request.method, request.path) if request else ("GET", "/")
-    headers = dict(request.headers) if request else {}
-    body = None
-    if request is not None and request.json_body is not None:
-        body, headers["Content-Type"] = json.dumps(request.json_body), "application/json"
-    elif request is not None and request.body is not None:
-        body = request.body
+    planned = plan_request(request or RequestSpec(path="/"), {})
+    encoded = planned.client_kwargs()  # the same bytes the load generator would send
     try:
-        conn.request(method, path, body=body, headers=headers)
+        conn.request(
+            planned.method,
+            planned.path,
+            body=encoded.get("data"),
+            headers=encoded.get("headers", {}),
+        )
         response = conn.getresponse()
         response.read()
         return response.status
