@@ -21,8 +21,8 @@ from infratest.spec.config import Config
 from infratest.spec.errors import suggest, to_problems
 from infratest.spec.merge import apply_defaults
 from infratest.spec.problems import Problem, SpecError
-from infratest.spec.scenario import Assumption, Defaults, Scenario
-from infratest.spec.yamlio import MarkedDict, mark_at
+from infratest.spec.scenario import Assumption, LoadSpec, Scenario
+from infratest.spec.yamlio import MarkedDict, load_marked, mark_at
 
 PathLike = str | os.PathLike[str]
 
@@ -55,8 +55,6 @@ def locate(data: MarkedDict, file: str, findings: Any, key: bool = False) -> lis
 
 def load_config(path: PathLike) -> Config:
     """Read and validate one environment config file."""
-    from infratest.spec.yamlio import load_marked
-
     file = display_path(path)
     data = load_marked(path, file, expect_key="targets")
     return _validate(Config, data, file, {"path": file})
@@ -64,8 +62,6 @@ def load_config(path: PathLike) -> Config:
 
 def _defaults_findings(data: MarkedDict) -> list[tuple[tuple[str | int, ...], str]]:
     """Unknown keys in `defaults.load` would otherwise vanish silently when nothing uses them."""
-    from infratest.spec.scenario import LoadSpec
-
     defaults = data.get("defaults")
     load = defaults.get("load") if isinstance(defaults, dict) else None
     if not isinstance(load, dict):
@@ -81,19 +77,18 @@ def _defaults_findings(data: MarkedDict) -> list[tuple[tuple[str | int, ...], st
     ]
 
 
+def _line(data: MarkedDict, path: tuple[str | int, ...]) -> int:
+    mark = mark_at(data, path)
+    return mark.line if mark else 0
+
+
 def _with_lines(scenario: Scenario, data: MarkedDict, file: str) -> Scenario:
+    """Each assumption remembers its line, so reports can point at it."""
     assumptions = tuple(
-        a.model_copy(update={"line": (mark_at(data, ("assumptions", i)) or _NO_MARK).line})
+        a.model_copy(update={"line": _line(data, ("assumptions", i))})
         for i, a in enumerate(scenario.assumptions)
     )
     return scenario.model_copy(update={"assumptions": assumptions, "path": file})
-
-
-class _NoMark:
-    line = 0
-
-
-_NO_MARK = _NoMark()
 
 
 def _resolve_probes(scenario: Scenario, config: Config) -> Scenario:
@@ -125,8 +120,6 @@ def _partial_findings(data: MarkedDict, config: Config | None) -> list[Finding]:
 
 def load_scenario(path: PathLike, config: Config | PathLike | None = None) -> Scenario:
     """Read, validate and cross-check a scenario; with a config, probes are resolved too."""
-    from infratest.spec.yamlio import load_marked
-
     if config is not None and not isinstance(config, Config):
         config = load_config(config)
     file = display_path(path)
@@ -146,4 +139,4 @@ def load_scenario(path: PathLike, config: Config | PathLike | None = None) -> Sc
     return _resolve_probes(scenario, config) if config is not None else scenario
 
 
-__all__ = ["Defaults", "load_config", "load_scenario"]
+__all__ = ["load_config", "load_scenario"]
