@@ -7,7 +7,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from infratest.units import Dimension, format_quantity
-from infratest.verdict import Check, Verdict
+from infratest.verdict import Check, Verdict, describe_interval
 
 if TYPE_CHECKING:
     from infratest.execution import AssumptionResult
@@ -25,11 +25,9 @@ def _measured(check: Check) -> tuple[str, str]:
 
 
 def check_summary(check: Check) -> str:
-    """'pass: 41.2ms (CI 39.8ms..43.1ms) < 200ms' — one check on one line."""
-    value, interval = _measured(check)
-    bound = f"{check.condition.op} {format_quantity(check.condition.bound, check.dimension)}"
-    shown = f"{value} (CI {interval})" if interval and interval != "exact" else value
-    return f"{check.verdict.value}: {shown} {bound}"
+    """'pass: 41.2ms (95% CI 39.8ms..43.1ms) < 200ms' — one check on one line."""
+    shown = describe_interval(check.interval, check.dimension) if check.interval else "n/a"
+    return f"{check.verdict.value}: {shown} {check.condition_text}"
 
 
 def _table(rows: list[list[str]]) -> list[str]:
@@ -51,8 +49,7 @@ def failure_table(result: AssumptionResult) -> str:
     rows = [["metric", "condition", "measured", confidence, "verdict"]]
     for check in outcome.checks:
         value, interval = _measured(check)
-        bound = f"{check.condition.op} {format_quantity(check.condition.bound, check.dimension)}"
-        rows.append([check.metric, bound, value, interval, check.verdict.value])
+        rows.append([check.metric, check.condition_text, value, interval, check.verdict.value])
     lines = [header, *_table(rows), f"reason: {outcome.reason}"]
     lines += [f"note: {note}" for note in result.measurements.notes]
     return "\n".join(lines)

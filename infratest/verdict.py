@@ -38,6 +38,11 @@ class Check:
         """The metric's dimension, for formatting."""
         return METRICS[self.metric].dimension
 
+    @property
+    def condition_text(self) -> str:
+        """The condition for people: '< 200ms'."""
+        return condition_text(self.metric, self.condition)
+
     def to_dict(self) -> dict[str, Any]:
         """The results-file form of the check (SI units)."""
         iv = self.interval.to_dict() if self.interval else {}
@@ -87,10 +92,14 @@ def describe_interval(interval: Interval, dimension: Dimension) -> str:
     return f"{value} ({interval.confidence:.0%} CI {low}..{high})"
 
 
+def condition_text(metric: str, condition: Condition) -> str:
+    """'< 200ms': the bound in the metric's own units."""
+    return f"{condition.op} {format_quantity(condition.bound, METRICS[metric].dimension)}"
+
+
 def _explain(metric: str, condition: Condition, interval: Interval, verdict: Verdict) -> str:
-    dimension = METRICS[metric].dimension
-    measured = describe_interval(interval, dimension)
-    bound = f"{condition.op} {format_quantity(condition.bound, dimension)}"
+    measured = describe_interval(interval, METRICS[metric].dimension)
+    bound = condition_text(metric, condition)
     if math.isnan(interval.value):
         return f"{metric}: no samples to decide {bound}"
     if verdict == Verdict.INCONCLUSIVE:
