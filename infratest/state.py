@@ -107,10 +107,7 @@ class InfratestState:
             interrupted=interrupted,
         )
         if finished:
-            data["provenance"] = provenance(self.scenario_files, config, Path.cwd()) | {
-                "started_at": self.started_at,
-                "finished_at": now,
-            }
+            data["provenance"] = provenance(self.scenario_files, config, Path.cwd())
         return data
 
     def write_json(self, finished: bool, interrupted: bool = False) -> None:

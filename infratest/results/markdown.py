@@ -249,7 +249,8 @@ def provenance_rows(doc: dict[str, Any]) -> list[tuple[str, str]]:
             rows += [(f"{key}: {name}", str(digest)) for name, digest in value.items()]
         else:
             rows.append((str(key), "" if value is None else str(value)))
-    return rows
+    times = [(key, str(doc[key])) for key in ("started_at", "finished_at") if doc.get(key)]
+    return rows + [row for row in times if row[0] not in found]
 
 
 def md(text: Any) -> str:
