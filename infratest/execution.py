@@ -9,11 +9,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from infratest.measurements import MeasurementError, Measurements
 from infratest.observation import start_observation
+from infratest.results.contract import utc_timestamp
 from infratest.spec.checks import TARGET_WORKLOADS
 from infratest.spec.config import Config, TargetConfig
 from infratest.spec.scenario import Assumption, Scenario
@@ -133,10 +133,6 @@ def _needs_target(assumption: Assumption) -> bool:
     return assumption.workload in TARGET_WORKLOADS or probe_target
 
 
-def _timestamp() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 class Runner:
     """Runs assumptions for one session and owns the targets it starts."""
 
@@ -176,7 +172,7 @@ class Runner:
         progress: Progress | None = None,
     ) -> AssumptionResult:
         """Measure one assumption and decide its verdict; failures become `error` verdicts."""
-        started, clock = _timestamp(), time.monotonic()
+        started, clock = utc_timestamp(), time.monotonic()
         try:
             found = self._measure(scenario, assumption, progress)
             outcome = evaluate(assumption.expect, found)

@@ -3,12 +3,12 @@ runner that owns the targets, and the results gathered so far."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from infratest.results.contract import utc_timestamp
 from infratest.spec.config import Config
 from infratest.spec.discovery import UsageError, config_path
 from infratest.spec.loader import display_path, load_config
@@ -24,7 +24,7 @@ class InfratestState:
 
     def __init__(self, config: pytest.Config) -> None:
         self.pytest_config = config
-        self.started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.started_at = utc_timestamp()
         self.results: list[AssumptionResult] = []
         self.inconclusive_passes = config.getoption("infratest_inconclusive") == "pass"
         self.json_path: str | None = config.getoption("infratest_json")
@@ -97,7 +97,7 @@ class InfratestState:
         from infratest.results.contract import document
         from infratest.results.provenance import provenance
 
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = utc_timestamp()
         config = display_path(self._config.path) if self._config else ""
         data = document(
             [r.to_dict() for r in self.results],

@@ -7,6 +7,7 @@ import json
 import math
 import os
 import socket
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,11 @@ if TYPE_CHECKING:
     from infratest.execution import AssumptionResult
 
 SCHEMA_VERSION = 1
+
+
+def utc_timestamp() -> str:
+    """Now, as the results document writes times: '2026-11-26T13:00:00Z'."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _clean(value: Any) -> Any:
