@@ -14,7 +14,7 @@ from typing import Any
 from infratest.measurements import MeasurementError, Measurements
 from infratest.observation import start_observation
 from infratest.results.contract import utc_timestamp
-from infratest.spec.checks import TARGET_WORKLOADS
+from infratest.spec.checks import SHARED_TARGET_WORKLOADS
 from infratest.spec.config import Config, TargetConfig
 from infratest.spec.scenario import Assumption, Scenario
 from infratest.targets import HostNotAllowed, Target, TargetError, TargetPool, TargetSpec
@@ -126,11 +126,9 @@ def target_spec(name: str, target: TargetConfig) -> TargetSpec:
 
 
 def _needs_target(assumption: Assumption) -> bool:
-    """Whether the shared instance must run; cold starts launch instances of their own."""
-    if assumption.workload == "cold_start":
-        return False
+    """Whether the scenario's shared target instance must run for this assumption."""
     probe_target = assumption.probe is not None and assumption.probe.target
-    return assumption.workload in TARGET_WORKLOADS or probe_target
+    return assumption.workload in SHARED_TARGET_WORKLOADS or probe_target
 
 
 class Runner:

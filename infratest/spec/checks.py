@@ -18,7 +18,10 @@ from infratest.units import Condition, Dimension, describe, fits, format_quantit
 
 Finding = tuple[Path, str]
 
-TARGET_WORKLOADS = ("load", "sweep", "capacity", "cold_start")
+# Workloads that send traffic to the scenario's shared target instance; cold starts also need
+# the target, but launch fresh instances of their own.
+SHARED_TARGET_WORKLOADS = ("load", "sweep", "capacity")
+TARGET_WORKLOADS = (*SHARED_TARGET_WORKLOADS, "cold_start")
 LOAD_METRICS = tuple(produced_by("load"))
 
 
