@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from infratest.execution import AssumptionResult
+from infratest.spec.discovery import SCENARIO_SUFFIXES
 from infratest.spec.loader import load_scenario
 from infratest.spec.problems import SpecError
 from infratest.spec.scenario import Assumption, Scenario
@@ -21,7 +22,6 @@ from infratest.state import ConfigUnusable, state_of
 from infratest.terminal import failure_table
 from infratest.verdict import Verdict
 
-SCENARIO_SUFFIXES = (".yaml", ".yml")
 _TOP_LEVEL_ASSUMPTIONS = re.compile(rb"^assumptions\s*:", re.M)
 
 
