@@ -21,6 +21,8 @@ from typing import IO
 
 import psutil
 
+from infratest.hosts import free_port
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BEHAVIOUR_SCRIPT = Path(__file__).with_name("behaviour_server.py")
 HOST = "127.0.0.1"
@@ -29,13 +31,6 @@ STOP_GRACE_S = 3.0
 
 class ServerStartError(RuntimeError):
     """The server exited or never became ready; the message carries its stderr."""
-
-
-def free_port(host: str = HOST) -> int:
-    """A port that was free a moment ago (bind 0, read, release)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 def http_status(url: str, path: str, timeout: float = 1.0) -> int | None:
