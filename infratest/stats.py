@@ -35,6 +35,7 @@ INF = math.inf
 NAN = math.nan
 USL_MIN_LEVELS = 4
 USL_MIN_R2 = 0.9
+SLOPE_METHOD = "ols-slope-hac"
 USL_MAX_EXTRAPOLATION = 4.0  # a peak further out than this is the fit's guess, not a finding
 
 
@@ -48,10 +49,11 @@ class Interval:
     confidence: float
     n: int
     method: str
+    effective_n: float | None = None  # trials after the design effect, for correlated samples
 
     def to_dict(self) -> dict:
         """JSON-ready form; non-finite numbers (inf, nan) become None since JSON has neither."""
-        return {
+        out = {
             "value": _json_float(self.value),
             "ci_low": _json_float(self.low),
             "ci_high": _json_float(self.high),
@@ -59,6 +61,9 @@ class Interval:
             "n": self.n,
             "method": self.method,
         }
+        if self.effective_n is not None:
+            out["effective_n"] = _json_float(self.effective_n)
+        return out
 
 
 def _json_float(x: float) -> float | None:
@@ -239,22 +244,38 @@ def rate_interval(
     return Interval(value, low, high, c, k, "batch-means-t")
 
 
+def _hac_maxlags(n: int) -> int:
+    """Newey-West's rule of thumb floor(4 (n/100)^(2/9)), at least one lag."""
+    return max(1, math.floor(4.0 * (n / 100.0) ** (2.0 / 9.0)))
+
+
+def _hac_slope_se(x: np.ndarray, v: np.ndarray) -> float:
+    """Newey-West standard error of the slope: memory samples drift in autocorrelated swings
+    (allocator arenas, GC cycles), and the iid error would call such a swing a trend."""
+    import statsmodels.api as sm  # deferred: statsmodels is slow to import
+
+    design = sm.add_constant(x - x.mean(), has_constant="add")
+    fit = sm.OLS(v, design).fit(
+        cov_type="HAC", cov_kwds={"maxlags": _hac_maxlags(x.size), "use_correction": True}
+    )
+    return float(fit.bse[1])
+
+
 def slope_interval(t: ArrayLike, y: ArrayLike, confidence: float) -> Interval:
-    """OLS slope of y over t with t bounds (n-2 df): memory growth in bytes per second."""
+    """OLS slope of y over t with HAC (Newey-West) t bounds on n-2 df: memory growth in
+    bytes per second."""
     c = _check_confidence(confidence)
     x, v = _finite_pairs(t, y)
     n = int(x.size)
     dx = x - x.mean() if n else x
     sxx = float(np.sum(dx**2))
     if n < 2 or sxx <= 0.0:
-        return Interval(NAN, -INF, INF, c, n, "ols-slope")
+        return Interval(NAN, -INF, INF, c, n, SLOPE_METHOD)
     slope = float(np.sum(dx * (v - v.mean())) / sxx)
     if n < 3:
-        return Interval(slope, -INF, INF, c, n, "ols-slope")
-    resid = v - v.mean() - slope * dx
-    se = math.sqrt(float(np.sum(resid**2)) / (n - 2) / sxx)
-    low, high = _t_bounds(slope, se, n - 2, c)
-    return Interval(slope, min(low, slope), max(high, slope), c, n, "ols-slope")
+        return Interval(slope, -INF, INF, c, n, SLOPE_METHOD)
+    low, high = _t_bounds(slope, _hac_slope_se(x, v), n - 2, c)
+    return Interval(slope, min(low, slope), max(high, slope), c, n, SLOPE_METHOD)
 
 
 def _implied_se(iv: Interval) -> float:

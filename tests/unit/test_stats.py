@@ -27,6 +27,7 @@ from infratest.stats import (
 
 REPS = 2000
 MIN_COVERAGE = 0.93
+HAC_SMALL_N_COVERAGE = 0.90
 
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
 samples = st.lists(finite, min_size=0, max_size=300)
@@ -101,9 +102,11 @@ def test_slope_interval_coverage_noisy_lines() -> None:
     true_slope = 2.5e4  # bytes/s
     noise = rng.normal(0.0, 3e5, size=(REPS, t.size))
     ivs = [slope_interval(t, 1e8 + true_slope * t + row, 0.95) for row in noise]
-    assert np.mean([iv.high >= true_slope for iv in ivs]) >= MIN_COVERAGE
-    assert np.mean([iv.low <= true_slope for iv in ivs]) >= MIN_COVERAGE
-    assert all(iv.method == "ols-slope" and iv.n == t.size for iv in ivs[:5])
+    # Newey-West errors are a little short on 25 independent points (about 92% per side
+    # at 95%): the price of staying honest when the noise is autocorrelated.
+    assert np.mean([iv.high >= true_slope for iv in ivs]) >= HAC_SMALL_N_COVERAGE
+    assert np.mean([iv.low <= true_slope for iv in ivs]) >= HAC_SMALL_N_COVERAGE
+    assert all(iv.method == "ols-slope-hac" and iv.n == t.size for iv in ivs[:5])
 
 
 def test_proportion_interval_coverage() -> None:
@@ -228,6 +231,16 @@ def test_rate_interval_poisson_and_partial_windows() -> None:
     assert only.value == pytest.approx(6.0) and math.isinf(only.high)
     outside = rate_interval([-1.0, 0.5, 1.5, 5.0], 0.0, 2.0, 0.95)
     assert outside.value == pytest.approx(1.0)
+
+
+def test_slope_interval_covers_under_autocorrelated_noise() -> None:
+    """AR(1) noise (phi 0.5) fakes trends: the iid error covers ~80% per side, HAC ~90%."""
+    rng = np.random.default_rng(7)
+    t = np.arange(120.0)
+    noise = lfilter([1.0], [1.0, -0.5], rng.normal(0.0, 1e5, size=(400, t.size)), axis=1)
+    ivs = [slope_interval(t, 1e8 + row, 0.95) for row in noise]
+    assert np.mean([iv.high >= 0.0 for iv in ivs]) >= 0.87
+    assert np.mean([iv.low <= 0.0 for iv in ivs]) >= 0.87
 
 
 def test_slope_interval_exact_line_and_small_n() -> None:
