@@ -1,0 +1,246 @@
+"""Per-second windows of request outcomes, filled while load runs and read every second.
+
+The parent process receives latency histogram deltas per 1-second window (the window is
+the second a request started) and re-decides its checks after every window. Keeping the
+windows apart, rather than one pooled histogram, is what lets the statistics see bursts:
+the design effect (:mod:`infratest.correlation`) compares how counts vary between windows
+with how much they would vary for independent requests.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from infratest.anytime import proportion_cs, quantile_cs, rate_cs, ratio_mean_cs
+from infratest.correlation import design_effect
+from infratest.stats import Interval, _check_confidence, exact
+
+__all__ = ["Censored", "LatencyWindows", "proportion_over_windows", "rate_over_windows"]
+
+_INITIAL_ROWS = 1024
+INF = math.inf
+
+
+@dataclass(frozen=True, eq=False)
+class Censored:
+    """Requests that had not finished: each has a start window and a lower bound."""
+
+    windows: np.ndarray  # start window of each unfinished request
+    elapsed_s: np.ndarray  # how long each had been waiting (a lower bound of its latency)
+    cap_s: float = INF  # the timeout: none can take longer (inf if unknown)
+
+    def __post_init__(self) -> None:
+        w = np.asarray(self.windows, dtype=np.int64).reshape(-1)
+        e = np.asarray(self.elapsed_s, dtype=float).reshape(-1)
+        if w.shape != e.shape:
+            raise ValueError(f"censored: {w.size} windows but {e.size} elapsed times")
+        if np.any(~np.isfinite(e)) or np.any(e < 0) or math.isnan(self.cap_s):
+            raise ValueError("censored: elapsed times must be finite and >= 0, cap not nan")
+        object.__setattr__(self, "windows", w)
+        object.__setattr__(self, "elapsed_s", e)
+
+
+def _no_censored() -> Censored:
+    return Censored(np.zeros(0, dtype=np.int64), np.zeros(0))
+
+
+@dataclass(frozen=True)
+class _WindowSeries:
+    """The union of the store's and the censored requests' windows, in time order, and
+    where each store slot and each censored request falls in it."""
+
+    windows: np.ndarray
+    slot_position: np.ndarray  # store slot -> position in `windows`
+    censored_position: np.ndarray
+
+
+class LatencyWindows:
+    """Per-1s-window latency histograms of one request population, filled incrementally.
+
+    Columnar rows (window slot, value, count) grown by doubling: an hour at 300 distinct
+    values a window is ~1M rows, ~20 MB. The pooled histogram is cached and brought up to
+    date from the rows added since, so reading it every second stays cheap.
+    """
+
+    def __init__(self) -> None:
+        self._slot_of: dict[int, int] = {}
+        self._slot_window = np.zeros(0, dtype=np.int64)
+        self._slot_trials = np.zeros(0, dtype=np.int64)
+        self._row_slot = np.zeros(_INITIAL_ROWS, dtype=np.int32)
+        self._row_value = np.zeros(_INITIAL_ROWS, dtype=float)
+        self._row_count = np.zeros(_INITIAL_ROWS, dtype=np.int64)
+        self._rows = 0
+        self._pool = (np.zeros(0), np.zeros(0, dtype=np.int64))
+        self._pooled_rows = 0
+
+    def _slot(self, window: int) -> int:
+        slot = self._slot_of.get(window)
+        if slot is None:
+            slot = len(self._slot_of)
+            self._slot_of[window] = slot
+            self._slot_window = np.append(self._slot_window, window)
+            self._slot_trials = np.append(self._slot_trials, 0)
+        return slot
+
+    def _reserve(self, extra: int) -> None:
+        need = self._rows + extra
+        if need <= self._row_slot.size:
+            return
+        size = max(need, 2 * self._row_slot.size)
+        for name in ("_row_slot", "_row_value", "_row_count"):
+            old = getattr(self, name)
+            grown = np.zeros(size, dtype=old.dtype)
+            grown[: self._rows] = old[: self._rows]
+            setattr(self, name, grown)
+
+    def add(self, window: int, values_s: ArrayLike, counts: ArrayLike) -> None:
+        """Add a histogram delta for one window (may repeat for the same window)."""
+        v = np.asarray(values_s, dtype=float).reshape(-1)
+        k = np.asarray(counts).reshape(-1)
+        if v.shape != k.shape:
+            raise ValueError(f"window {window}: {v.size} values but {k.size} counts")
+        if np.any(~np.isfinite(v)) or np.any(v < 0):
+            raise ValueError(f"window {window}: latencies must be finite and >= 0 seconds")
+        if np.any(k < 0) or np.any(k != np.round(k)):
+            raise ValueError(f"window {window}: counts must be whole numbers >= 0")
+        keep = k > 0
+        v, k = v[keep], k[keep].astype(np.int64)
+        if v.size == 0:
+            return
+        slot = self._slot(int(window))
+        self._reserve(v.size)
+        end = self._rows + v.size
+        self._row_slot[self._rows : end] = slot
+        self._row_value[self._rows : end] = v
+        self._row_count[self._rows : end] = k
+        self._rows = end
+        self._slot_trials[slot] += int(k.sum())
+
+    def merge(self, other: LatencyWindows) -> None:
+        """Add everything another store holds (e.g. from another load worker)."""
+        rows = slice(0, other._rows)
+        order = np.argsort(other._row_slot[rows], kind="stable")
+        slots = other._row_slot[rows][order]
+        starts = np.flatnonzero(np.r_[True, slots[1:] != slots[:-1]]) if slots.size else []
+        ends = [*list(starts[1:]), slots.size]
+        for start, end in zip(starts, ends, strict=True):
+            pick = order[start:end]
+            window = int(other._slot_window[slots[start]])
+            self.add(window, other._row_value[pick], other._row_count[pick])
+
+    def trials(self) -> int:
+        """Finished requests recorded."""
+        return int(self._slot_trials.sum())
+
+    def windows(self) -> np.ndarray:
+        """Window indices with data, ascending."""
+        return np.sort(self._slot_window)
+
+    def pooled(self) -> tuple[np.ndarray, np.ndarray]:
+        """All windows as one histogram: distinct values ascending, their counts."""
+        if self._pooled_rows < self._rows:
+            new = slice(self._pooled_rows, self._rows)
+            values = np.concatenate([self._pool[0], self._row_value[new]])
+            counts = np.concatenate([self._pool[1], self._row_count[new]])
+            distinct, inv = np.unique(values, return_inverse=True)
+            pooled = np.bincount(inv.reshape(-1), weights=counts, minlength=distinct.size)
+            self._pool = (distinct, np.rint(pooled).astype(np.int64))
+            self._pooled_rows = self._rows
+        return self._pool[0].copy(), self._pool[1].copy()
+
+    def _per_slot(self, weights: np.ndarray | None, mask: np.ndarray | None) -> np.ndarray:
+        """Per slot: sum of counts (times `weights` per row), over the rows in `mask`."""
+        rows = slice(0, self._rows)
+        slot, w = self._row_slot[rows], self._row_count[rows].astype(float)
+        if weights is not None:
+            w = w * weights[rows]
+        if mask is not None:
+            slot, w = slot[mask], w[mask]
+        return np.bincount(slot, weights=w, minlength=self._slot_window.size)
+
+    def _series(self, censored: Censored) -> _WindowSeries:
+        both = np.concatenate([self._slot_window, censored.windows])
+        windows, inv = np.unique(both, return_inverse=True)
+        inv = inv.reshape(-1)
+        n_slots = self._slot_window.size
+        return _WindowSeries(windows, inv[:n_slots], inv[n_slots:])
+
+    def _spread(self, positions: np.ndarray, per: np.ndarray, size: int) -> np.ndarray:
+        return np.bincount(positions, weights=per, minlength=size)
+
+    def exceedances(self, bound_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """Per window (ascending): trials, and how many took >= bound_s."""
+        order = np.argsort(self._slot_window)
+        over = self._per_slot(None, self._row_value[: self._rows] >= bound_s)
+        return self._slot_trials[order].copy(), np.rint(over[order]).astype(np.int64)
+
+    def _design_effect_at(self, bound_s: float, censored: Censored) -> float:
+        """D of the exceedance counts at `bound_s`, unfinished requests at their lower bound."""
+        series = self._series(censored)
+        size = series.windows.size
+        over = self._per_slot(None, self._row_value[: self._rows] >= bound_s)
+        trials = self._spread(series.slot_position, self._slot_trials.astype(float), size)
+        events = self._spread(series.slot_position, over, size)
+        c_pos = series.censored_position
+        trials += np.bincount(c_pos, minlength=size)
+        events += np.bincount(c_pos, weights=censored.elapsed_s >= bound_s, minlength=size)
+        return design_effect(trials, events)
+
+    def quantile(self, q: float, confidence: float, censored: Censored | None = None) -> Interval:
+        """Anytime-valid q-quantile, widened by the design effect at the point estimate."""
+        cens = censored or _no_censored()
+        values, counts = self.pooled()
+        args = (values, counts, q, confidence)
+        first = quantile_cs(*args, censored=cens.elapsed_s, cap=cens.cap_s)
+        if math.isnan(first.value):
+            return first
+        d = self._design_effect_at(first.value, cens)
+        if d <= 1.0:
+            return first
+        return quantile_cs(*args, design_effect=d, censored=cens.elapsed_s, cap=cens.cap_s)
+
+    def mean(self, confidence: float, censored: Censored | None = None) -> Interval:
+        """Anytime-valid mean latency from per-window sums; ``n`` counts requests."""
+        cens = censored or _no_censored()
+        series = self._series(cens)
+        size, c_pos = series.windows.size, series.censored_position
+        sums = self._spread(series.slot_position, self._per_slot(self._row_value, None), size)
+        sizes = self._spread(series.slot_position, self._slot_trials.astype(float), size)
+        sizes += np.bincount(c_pos, minlength=size)
+        low_extra = np.bincount(c_pos, weights=cens.elapsed_s, minlength=size)
+        cap = np.maximum(cens.elapsed_s, cens.cap_s)
+        high_extra = np.zeros(size)
+        np.add.at(high_extra, c_pos, cap)
+        iv = ratio_mean_cs(sums, sizes, confidence, low_extra, high_extra)
+        return replace(iv, n=round(float(sizes.sum())))
+
+    def max(self, confidence: float, censored: Censored | None = None) -> Interval:
+        """The observed maximum: exact when every request finished, otherwise between the
+        longest wait seen and the cap."""
+        c = _check_confidence(confidence)
+        cens = censored or _no_censored()
+        values, _ = self.pooled()
+        seen = float(values[-1]) if values.size else -INF
+        n = self.trials() + int(cens.elapsed_s.size)
+        if cens.elapsed_s.size == 0:
+            if n == 0:
+                return Interval(math.nan, -INF, INF, c, 0, "exact")
+            return exact(seen, c, n)
+        low = max(seen, float(cens.elapsed_s.max()))
+        return Interval(low, low, max(float(cens.cap_s), low), c, n, "censored-max")
+
+
+def proportion_over_windows(trials: ArrayLike, events: ArrayLike, confidence: float) -> Interval:
+    """Anytime-valid share of events (e.g. errors) from per-window counts in time order."""
+    n = np.asarray(trials, dtype=float).reshape(-1)
+    x = np.asarray(events, dtype=float).reshape(-1)
+    return proportion_cs(float(x.sum()), float(n.sum()), confidence, design_effect(n, x))
+
+
+def rate_over_windows(counts: ArrayLike, confidence: float, window_s: float = 1.0) -> Interval:
+    """Anytime-valid events per second from per-window counts (empty windows as 0)."""
+    return rate_cs(counts, window_s, confidence)
