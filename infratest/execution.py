@@ -7,6 +7,7 @@ shared by the assumptions that use them; closing it stops every process it start
 from __future__ import annotations
 
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,10 +26,9 @@ Workload = Callable[[WorkloadContext], Measurements]
 
 
 def _load(ctx: WorkloadContext) -> Measurements:
-    from infratest.workloads.load import run_load_section
+    from infratest.workloads.load import run_load_workload
 
-    assert ctx.target is not None and ctx.assumption.load is not None
-    return run_load_section(ctx.assumption.load, ctx.target.url, ctx.confidence, ctx.progress)
+    return run_load_workload(ctx)
 
 
 def _observe(ctx: WorkloadContext) -> Measurements:
@@ -171,19 +171,31 @@ class Runner:
     ) -> AssumptionResult:
         """Measure one assumption and decide its verdict; failures become `error` verdicts."""
         started, clock = utc_timestamp(), time.monotonic()
+        extra: dict[str, Any] = {}
         try:
             found = self._measure(scenario, assumption, progress)
             outcome = evaluate(assumption.expect, found)
         except (MeasurementError, TargetError, HostNotAllowed) as exc:
             found = Measurements(error=str(exc))
             outcome = error_outcome(assumption.expect, str(exc))
+        except Exception as exc:  # nothing escapes: a bug is an `error` verdict, not a crash
+            reason = f"infratest failed while measuring: {type(exc).__name__}: {exc}"
+            found = Measurements(error=_one_line(reason))
+            outcome = error_outcome(assumption.expect, found.error or reason)
+            extra["traceback"] = traceback.format_exc()
         return AssumptionResult(
-            node_id, scenario, assumption, outcome, found, started, time.monotonic() - clock
+            node_id, scenario, assumption, outcome, found, started, time.monotonic() - clock, extra
         )
 
     def close(self) -> None:
         """Stop every process started for this session."""
         self.pool.close()
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """A reason for the terminal: the first line, cut to a readable length."""
+    first = text.strip().splitlines()[0] if text.strip() else text
+    return first if len(first) <= limit else first[: limit - 1] + "…"
 
 
 def _check_alive(target: Target, found: Measurements) -> None:

@@ -9,6 +9,32 @@ from typing import Any
 from infratest.stats import Interval
 
 
+@dataclass(frozen=True)
+class Stopping:
+    """How a monitored run ended: at its `duration`, once every check was `decided`, or as
+    soon as a check had `failed` (or `interrupted` by a signal)."""
+
+    stopped: str
+    planned_s: float  # measured seconds the run would have taken to its duration
+    measured_s: float  # measured seconds it took
+    decided_after_s: float | None  # first look at which every check was decided
+
+    @property
+    def saved_s(self) -> float:
+        """Measured seconds not spent thanks to stopping early."""
+        return max(self.planned_s - self.measured_s, 0.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The results-file fields."""
+        decided = self.decided_after_s
+        return {
+            "stopped": self.stopped,
+            "decided_after_s": None if decided is None else round(decided, 3),
+            "planned_s": round(self.planned_s, 3),
+            "measured_s": round(self.measured_s, 3),
+        }
+
+
 class MeasurementError(Exception):
     """The assumption could not be measured at all (target down, bad credentials, missing
     path): the verdict is `error`, with this message as the reason."""
@@ -22,7 +48,9 @@ class Measurements:
     series: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     untrusted: str | None = None  # why no check may pass (e.g. the load generator saturated)
+    untrusted_except: frozenset[str] = frozenset()  # metrics that stand even when untrusted
     error: str | None = None  # set when measuring failed part-way; the verdict is `error`
+    stopping: Stopping | None = None  # how a monitored run ended, and when it was decided
 
     def add(self, metric: str, interval: Interval) -> None:
         """Record one metric's estimate."""
@@ -33,5 +61,11 @@ class Measurements:
         self.values.update(other.values)
         self.series.update(other.series)
         self.notes += other.notes
-        self.untrusted = self.untrusted or other.untrusted
+        if other.untrusted and not self.untrusted:
+            self.untrusted, self.untrusted_except = other.untrusted, other.untrusted_except
         self.error = self.error or other.error
+        self.stopping = self.stopping or other.stopping
+
+    def trusted(self, metric: str) -> bool:
+        """Whether this metric's figure can be acted on (see `untrusted`)."""
+        return self.untrusted is None or metric in self.untrusted_except

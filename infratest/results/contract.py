@@ -55,6 +55,12 @@ def _metrics(result: AssumptionResult) -> dict[str, Any]:
     return table
 
 
+def _stopping(result: AssumptionResult) -> dict[str, Any]:
+    """`stopped` and `decided_after_s` of a monitored run (load, sweep steps, capacity)."""
+    stopping = result.measurements.stopping
+    return stopping.to_dict() if stopping is not None else {}
+
+
 def result_to_dict(result: AssumptionResult) -> dict[str, Any]:
     """One assumption's entry in the results document."""
     scenario, assumption = result.scenario, result.assumption
@@ -74,6 +80,7 @@ def result_to_dict(result: AssumptionResult) -> dict[str, Any]:
         "series": result.measurements.series,
         "started_at": result.started_at,
         "duration_s": round(result.duration_s, 3),
+        **_stopping(result),
         **result.extra,
     }
 

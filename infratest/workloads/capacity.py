@@ -4,6 +4,13 @@ The search widens geometrically from `users.min` until a step misses the SLO (or
 is reached), then bisects between the last pass and the first miss. Only a *pass* counts as
 meeting: a step that fails or cannot be decided (too few samples, saturated generator) is a
 miss, so the answer errs low rather than promising load the target was not shown to carry.
+
+Trying many steps and keeping the largest pass would favour a step that passed by luck, so
+the answer is *confirmed*: the chosen step runs once more, fresh, and counts only if it
+passes again (else the next lower pass is tried). A confirmed step is a new, independent
+test, so the capacity is over-stated at most as often as the confidence allows, and its
+throughput (from the confirming run) is free of the winner's bias. Each step ends as soon as
+its SLO is decided (`until: decided`, the default here), with `step` as its cap.
 """
 
 from __future__ import annotations
@@ -13,16 +20,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from infratest.execution import WorkloadContext
 from infratest.measurements import Measurements
 from infratest.spec.scenario import CapacityPlan, CapacitySpec, UserRange
 from infratest.stats import Interval, exact
 from infratest.units import Condition, Dimension, format_quantity
 from infratest.verdict import Verdict, evaluate
+from infratest.workloads.context import WorkloadContext
+from infratest.workloads.monitor import DecisionRule
 from infratest.workloads.sweep import Step, generator_figures, json_float, run_step
 
 TOLERANCE = 0.10  # stop bisecting once the bracket is within 10% of its lower end
 METHOD = "capacity-search"
+MAX_CONFIRMATIONS = 2  # confirming runs at most: the chosen step, then the next lower pass
 
 
 @dataclass(frozen=True)
@@ -80,10 +89,10 @@ def _slo_text(slo: dict[str, Condition]) -> dict[str, str]:
 
 
 def _judge(step: Step, slo: dict[str, Condition]) -> tuple[Verdict, str]:
-    """The step's SLO verdict and why. A saturated generator's figures describe itself, not
-    the target, so such a step neither passes nor fails: it is inconclusive."""
+    """The step's SLO verdict and why. A saturated generator's latency figures describe
+    itself, not the target, so such a step cannot pass; errors the target answered still fail it."""
     outcome = evaluate(slo, step.found)
-    if step.found.untrusted:
+    if step.found.untrusted and outcome.verdict != Verdict.FAIL:
         return Verdict.INCONCLUSIVE, f"not counted for or against the target: {outcome.reason}"
     return outcome.verdict, f"{outcome.verdict.value}: {outcome.reason}"
 
@@ -113,24 +122,45 @@ class Tried:
         }
 
 
+@dataclass(frozen=True)
+class Confirmed:
+    """The capacity that survived a fresh confirming run (0 when none did), and the runs."""
+
+    users: int
+    step: Tried | None
+    runs: tuple[Tried, ...]
+
+
+def confirm(search: Search, tried: dict[int, Tried], run: Callable[[int], Tried]) -> Confirmed:
+    """Run the chosen step again, fresh; if it misses, the next lower pass (bounded)."""
+    passed = sorted((u for u, t in tried.items() if t.verdict == Verdict.PASS), reverse=True)
+    runs: list[Tried] = []
+    for users in [u for u in passed if u <= search.best][:MAX_CONFIRMATIONS]:
+        again = run(users)
+        runs.append(again)
+        if again.verdict == Verdict.PASS:
+            return Confirmed(users, again, tuple(runs))
+    return Confirmed(0, None, tuple(runs))
+
+
 def _users_interval(
-    search: Search, tried: dict[int, Tried], top: int, confidence: float
+    confirmed: Confirmed, tried: dict[int, Tried], top: int, confidence: float, n: int
 ) -> Interval:
-    """capacity.users: shown to be at least `best`, and below the smallest load that *failed*
-    (a miss that was only inconclusive proves nothing), else at most the top of the range."""
-    failed = [u for u, t in tried.items() if t.verdict == Verdict.FAIL and u > search.best]
+    """capacity.users: shown (twice) to be at least the confirmed count, and below the
+    smallest load that *failed* (an inconclusive miss proves nothing), else at most the top."""
+    best = confirmed.users
+    failed = [u for u, t in tried.items() if t.verdict == Verdict.FAIL and u > best]
     upper = min(failed) - 1 if failed else top
-    n = len(search.tried)
-    if upper <= search.best:
-        return exact(search.best, confidence, n)
-    return Interval(float(search.best), float(search.best), float(upper), confidence, n, METHOD)
+    if upper <= best:
+        return Interval(float(best), float(best), float(best), confidence, n, METHOD)
+    return Interval(float(best), float(best), float(upper), confidence, n, METHOD)
 
 
-def _throughput_interval(search: Search, tried: dict[int, Tried], users: Interval) -> Interval:
-    """capacity.throughput: the best step's; zero when even the minimum missed, with an open
+def _throughput_interval(confirmed: Confirmed, users: Interval) -> Interval:
+    """capacity.throughput: the confirming run's; zero when no load met the SLO, with an open
     upper end when that miss was only inconclusive."""
-    if search.best:
-        return tried[search.best].step.found.values["throughput"]
+    if confirmed.step is not None:
+        return confirmed.step.step.found.values["throughput"]
     if users.high == 0:
         return exact(0.0, users.confidence, users.n)
     return Interval(0.0, 0.0, math.inf, users.confidence, users.n, METHOD)
@@ -147,63 +177,105 @@ def _bracket_note(search: Search, users: UserRange) -> str:
     return f"capacity between {search.best} and {search.fail} users{budget}"
 
 
-def _plan(plan: CapacityPlan, per_replica: float, found: Measurements) -> dict[str, Any]:
-    """Replicas needed for the planned rate with headroom, at the measured capacity."""
+def _plan(plan: CapacityPlan, per_replica: Interval, found: Measurements) -> dict[str, Any]:
+    """Replicas needed for the planned rate with headroom, sized from the *lower* confidence
+    bound of one replica's capacity throughput: a plan on the point estimate would fall
+    short about half the time."""
     need = plan.rate * (1.0 + plan.headroom)
-    replicas = math.ceil(need / per_replica) if per_replica > 0 else None
+    floor = per_replica.low if math.isfinite(per_replica.low) else math.nan
+    replicas = math.ceil(need / floor) if floor > 0 else None
     rate = format_quantity(plan.rate, Dimension.RATE)
     headroom = format_quantity(plan.headroom, Dimension.RATIO)
     if replicas is None:
-        found.notes.append(f"no replica count for {rate}: no load met the SLO")
+        found.notes.append(f"no replica count for {rate}: no load was shown to meet the SLO")
     else:
         found.notes.append(
             f"{rate} with {headroom} headroom needs {replicas} replicas "
-            f"at {format_quantity(per_replica, Dimension.RATE)} each"
+            f"at {format_quantity(floor, Dimension.RATE)} each (the lower "
+            f"{per_replica.confidence:.0%} bound of "
+            f"{format_quantity(per_replica.value, Dimension.RATE)})"
         )
     return {
         "rate": plan.rate,
         "headroom": plan.headroom,
         "replicas": replicas,
-        "per_replica_throughput": json_float(per_replica),
+        "per_replica_throughput": json_float(per_replica.value),
+        "per_replica_throughput_low": json_float(floor),
     }
 
 
+def _confirm_note(search: Search, confirmed: Confirmed) -> str:
+    runs = ", ".join(f"{t.step.users} {t.verdict.value}" for t in confirmed.runs)
+    if not confirmed.runs:
+        return "no step met every SLO, so none was confirmed"
+    if confirmed.users == search.best:
+        return f"confirmed at {confirmed.users} users by a fresh run ({runs})"
+    if confirmed.users:
+        return f"{search.best} users did not pass again; confirmed {confirmed.users} ({runs})"
+    return f"no step passed again in a fresh run ({runs}): capacity not shown"
+
+
 def capacity_measurements(
-    spec: CapacitySpec, search: Search, tried: dict[int, Tried], confidence: float
+    spec: CapacitySpec,
+    search: Search,
+    tried: dict[int, Tried],
+    confirmed: Confirmed,
+    confidence: float,
 ) -> Measurements:
-    """Capacity figures from a finished search and its steps (keyed by users)."""
+    """Capacity figures from a finished, confirmed search and its steps (keyed by users)."""
     found = Measurements()
-    users = _users_interval(search, tried, spec.users.max, confidence)
+    runs = len(search.tried) + len(confirmed.runs)
+    users = _users_interval(confirmed, tried, spec.users.max, confidence, runs)
     found.add("capacity.users", users)
-    found.add("capacity.throughput", _throughput_interval(search, tried, users))
-    generator_figures(found, [t.step for t in tried.values()], confidence)
+    found.add("capacity.throughput", _throughput_interval(confirmed, users))
+    steps = [t.step for t in tried.values()] + [t.step for t in confirmed.runs]
+    generator_figures(found, steps, confidence)
     found.notes.append(_bracket_note(search, spec.users))
+    found.notes.append(_confirm_note(search, confirmed))
     listed = ", ".join(f"{u} {tried[u].verdict.value}" for u, _ in search.tried)
     found.notes.append(f"steps tried (users, SLO verdict): {listed}")
     if search.fail is not None:
         found.notes.append(f"at {search.fail} users: {tried[search.fail].why}")
-    per_replica = found.values["capacity.throughput"].value
-    plan = _plan(spec.plan, per_replica, found) if spec.plan else None
+    plan = _plan(spec.plan, found.values["capacity.throughput"], found) if spec.plan else None
     found.series["capacity"] = {
         "steps": [tried[u].row() for u, _ in search.tried],
+        "confirmations": [t.row() for t in confirmed.runs],
         "bracket": [search.best, search.fail],
+        "confirmed": confirmed.users,
         "slo": _slo_text(spec.slo),
         "plan": plan,
     }
     return found
 
 
+def _decision_rule(spec: CapacitySpec) -> DecisionRule:
+    return DecisionRule(
+        fail_fast=spec.fail_fast,
+        until_decided=spec.until == "decided",
+        min_duration_s=spec.min_duration,
+    )
+
+
 def run_capacity_workload(ctx: WorkloadContext) -> Measurements:
-    """The whole `capacity` workload: search, one fresh load step per user count tried."""
+    """The whole `capacity` workload: search, one fresh load step per user count tried, then
+    a confirming run of the answer."""
     spec: CapacitySpec | None = ctx.assumption.capacity
     assert spec is not None and ctx.target is not None
+    rule = _decision_rule(spec)
+    clock = [0.0]  # seconds across steps, for the live progress line
+
+    def step_at(users: int) -> Tried:
+        step = run_step(ctx, spec, users, spec.step, spec.warmup, clock[0], spec.slo, rule)
+        clock[0] = step.ended_at_s
+        verdict, why = _judge(step, spec.slo)
+        return Tried(step, verdict, why)
+
     tried: dict[int, Tried] = {}
 
     def meets(users: int) -> bool:
-        step = run_step(ctx, spec, users, spec.step, spec.warmup, len(tried))
-        verdict, why = _judge(step, spec.slo)
-        tried[users] = Tried(step, verdict, why)
-        return verdict == Verdict.PASS
+        tried[users] = step_at(users)
+        return tried[users].verdict == Verdict.PASS
 
     search = search_capacity(spec.users.min, spec.users.max, spec.max_steps, meets)
-    return capacity_measurements(spec, search, tried, ctx.confidence)
+    confirmed = confirm(search, tried, step_at)
+    return capacity_measurements(spec, search, tried, confirmed, ctx.confidence)

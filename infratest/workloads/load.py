@@ -1,32 +1,22 @@
 """The `load` workload: turn a scenario's load section into a Locust plan, run it in the child
-process, and estimate every load metric with its interval from the raw samples."""
+process while its checks are watched, and estimate every load metric with its interval."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import dataclasses
 
-import numpy as np
-
-from infratest.measurements import MeasurementError, Measurements
+from infratest.measurements import MeasurementError, Measurements, Stopping
 from infratest.spec.scenario import LoadSpec, RequestSpec, Traffic
-from infratest.stats import (
-    batch_means_interval,
-    exact,
-    proportion_interval,
-    quantile_interval,
-    rate_interval,
-)
+from infratest.stats import exact
+from infratest.units import Condition
+from infratest.workloads.context import WorkloadContext
+from infratest.workloads.load_figures import load_intervals
 from infratest.workloads.load_plan import NO_JSON, LoadPlan
 from infratest.workloads.load_plan import RequestSpec as PlanRequest
 from infratest.workloads.load_runner import LoadRun, LoadRunError, run_load
-
-# One Locust process drives about one core; beyond this share its own queueing shows up as
-# target latency, so the figures would describe the generator rather than the target.
-GENERATOR_SATURATION_CORES = 0.9
-PERCENTILES = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99, "p999": 0.999}
-
-Progress = Callable[[dict[str, Any]], None]
+from infratest.workloads.load_series import load_series
+from infratest.workloads.monitor import CheckMonitor, DecisionRule, LiveStatus, Progress
+from infratest.workloads.saturation import STANDS_WHEN_SATURATED, saturation_reason
 
 
 def plan_request(request: RequestSpec, common_headers: dict[str, str]) -> PlanRequest:
@@ -60,91 +50,134 @@ def build_plan(
     )
 
 
-def execute(plan: LoadPlan, progress: Progress | None = None) -> LoadRun:
-    """Run a plan; a generator that could not run at all is a measurement error."""
+def execute(plan: LoadPlan, monitor: CheckMonitor | None = None) -> LoadRun:
+    """Run a plan (watched by `monitor`); a generator that could not run is an error."""
     try:
-        return run_load(plan, on_progress=progress)
+        return run_load(plan, watcher=monitor)
     except LoadRunError as exc:
         raise MeasurementError(f"the load generator failed: {exc}") from None
 
 
-def _latency_metrics(run: LoadRun, ok: np.ndarray, confidence: float) -> Measurements:
-    found = Measurements()
-    latency = run.samples["latency"][ok]
-    for name, q in PERCENTILES.items():
-        found.add(f"latency.{name}", quantile_interval(latency, q, confidence))
-    if latency.size:
-        found.add("latency.max", exact(float(latency.max()), confidence, latency.size))
-    found.add("latency.mean", batch_means_interval(run.samples["start"][ok], latency, confidence))
-    return found
-
-
-def _saturation(peak: float) -> str | None:
-    if peak < GENERATOR_SATURATION_CORES:
-        return None
-    return (
-        f"the load generator was saturated ({peak:.2f} cores, limit "
-        f"{GENERATOR_SATURATION_CORES}): its own queueing is in the figures; "
-        "use fewer users or add think time (`wait`)"
+def stopping_of(run: LoadRun, plan: LoadPlan, monitor: CheckMonitor | None) -> Stopping:
+    """How the run ended, and when its checks were decided."""
+    final = run.record.final
+    if run.stop is not None:
+        stopped = run.stop.stopped
+    elif (final is not None and final.signalled) or run.hard_timeout_s is not None:
+        stopped = "interrupted"
+    else:
+        stopped = "duration"
+    return Stopping(
+        stopped=stopped,
+        planned_s=plan.duration_s - plan.measure_start_s,
+        measured_s=run.measured_seconds,
+        decided_after_s=monitor.decided_after_s if monitor is not None else None,
     )
 
 
-def load_measurements(run: LoadRun, confidence: float) -> Measurements:
-    """Every load metric with its interval; latency is over successful requests only."""
-    ok = run.samples["ok"].astype(bool)
-    total, failed = int(ok.size), int((~ok).sum())
-    start, end = float(run.summary["measure_start"]), float(run.summary["measure_end"])
-    found = _latency_metrics(run, ok, confidence)
-    found.add("throughput", rate_interval(run.samples["start"][ok], start, end, confidence))
-    found.add("errors.rate", proportion_interval(failed, total, confidence))
-    found.add("errors.count", exact(failed, confidence, total))
-    found.add("requests", exact(total, confidence, total))
+def load_measurements(run: LoadRun, confidence: float, latency_of: str) -> Measurements:
+    """Every load metric with its interval, the series for reports, and notes."""
+    record = run.record
+    found = Measurements()
+    for metric, interval in load_intervals(record, confidence, latency_of).items():
+        found.add(metric, interval)
     found.add("generator.cpu.peak", exact(run.generator_cpu_peak, confidence))
-    found.untrusted = _saturation(run.generator_cpu_peak)
-    found.series["load"] = {
-        "per_second": run.summary.get("series", []),
-        "error_kinds": run.summary.get("error_kinds", []),
-        "started_at": run.summary.get("started_at"),
-        "measure_start": start,
-        "measure_end": end,
-        "warmup_requests": run.summary.get("warmup_requests", 0),
-    }
-    found.notes += _notes(run, total, failed)
+    found.untrusted = saturation_reason(run.generator_cpu_peak, record.lag_s)
+    found.untrusted_except = STANDS_WHEN_SATURATED
+    found.series["load"] = load_series(record)
+    found.notes += _notes(run, latency_of)
     return found
 
 
-def _notes(run: LoadRun, total: int, failed: int) -> list[str]:
-    notes = [f"{total} requests in {run.measured_seconds:.1f} s measured after warm-up"]
-    if failed:
-        kinds = ", ".join(f"{k['key']} ×{k['count']}" for k in run.summary.get("error_kinds", []))
-        notes.append(f"{failed} failed: {kinds}")
-    if run.summary.get("stopped_early"):
-        notes.append(f"the run stopped early: {run.summary.get('reason', '')}")
+def _notes(run: LoadRun, latency_of: str) -> list[str]:
+    record, counts = run.record, load_series(run.record)["requests"]
+    whose = (
+        "all requests sent (failures at their time to fail, unanswered ones as at least their wait)"
+        if latency_of == "all"
+        else "successful requests only (latency_of: successful)"
+    )
+    notes = [
+        f"{counts['sent']} requests in {run.measured_seconds:.1f} s measured after ramp and "
+        f"warm-up; latency of {whose}"
+    ]
+    if counts["failed"] or counts["unanswered"]:
+        kinds = ", ".join(f"{k} ×{n}" for k, n in record.outcomes.kinds.items())
+        notes.append(
+            f"{counts['failed']} failed ({counts['timed_out']} timed out), "
+            f"{counts['unanswered']} unanswered at the end" + (f": {kinds}" if kinds else "")
+        )
+    if record.ended_unexpectedly:
+        notes.append(record.ended_unexpectedly)
+    final = record.final
+    if run.stop is not None:
+        notes.append(f"stopped after {run.stop.after_s:.1f} s measured: {run.stop.why}")
+    elif final is not None and final.signalled:
+        notes.append(f"the run stopped early: {final.reason}")
+    if run.hard_timeout_s is not None:
+        notes.append(f"the run was ended at its hard timeout of {run.hard_timeout_s:.1f} s")
     return notes
 
 
 def no_answer_reason(run: LoadRun) -> str | None:
     """When no request got any HTTP answer, the target is down or hung: say how it failed.
     (A target answering 500s is measured, and fails its error-rate checks instead.)"""
-    answered = run.samples["ok"].astype(bool) | (run.samples["status"] > 0)
-    if answered.any():
+    outcomes, final = run.record.outcomes, run.record.final
+    answered = outcomes.total_ok > 0 or any(k.startswith("HTTP ") for k in outcomes.kinds)
+    if answered:
         return None
-    kinds = run.summary.get("error_kinds", [])
-    if kinds:
-        first = kinds[0]
-        example = (first.get("examples") or [""])[0]
-        return f"the target did not answer: {first['key']} ×{first['count']} ({example})"
-    return f"no request completed: {run.summary.get('reason') or 'no samples'}"
+    if outcomes.kinds:
+        key, count = max(outcomes.kinds.items(), key=lambda kv: kv[1])
+        example = ((final.examples.get(key) if final else None) or [""])[0]
+        return f"the target did not answer: {key} ×{count} ({example})"
+    unanswered = run.record.censored().windows.size
+    why = final.reason if final is not None else "the load generator ended early"
+    return f"no request completed ({unanswered} unanswered): {why}"
 
 
-def run_load_section(
-    spec: LoadSpec, url: str, confidence: float, progress: Progress | None = None
-) -> Measurements:
-    """The whole `load` workload against a resolved target URL."""
-    plan = build_plan(spec, url, spec.users, spec.duration, spec.ramp, spec.warmup)
-    run = execute(plan, progress)
-    found = load_measurements(run, confidence)
+def decision_rule(spec: LoadSpec) -> DecisionRule:
+    """The load section's monitoring keys."""
+    return DecisionRule(
+        fail_fast=spec.fail_fast,
+        until_decided=spec.until == "decided",
+        min_duration_s=spec.min_duration,
+    )
+
+
+def shifted(progress: Progress | None, seconds: float) -> Progress | None:
+    """Shift a run's progress clock, so a multi-step workload shows time across its steps."""
+    if progress is None or seconds == 0:
+        return progress
+
+    def show(status: LiveStatus) -> None:
+        progress(dataclasses.replace(status, t=status.t + seconds))
+
+    return show
+
+
+def watched_run(
+    plan: LoadPlan,
+    expect: dict[str, Condition],
+    rule: DecisionRule,
+    ctx: WorkloadContext,
+    progress: Progress | None = None,
+) -> tuple[LoadRun, Measurements]:
+    """One load run with its checks watched: the run and its measurements (with stopping)."""
+    latency_of = ctx.assumption.latency_of
+    monitor = CheckMonitor(expect, rule, ctx.confidence, latency_of, progress)
+    run = execute(plan, monitor)
+    found = load_measurements(run, ctx.confidence, latency_of)
+    found.stopping = stopping_of(run, plan, monitor)
+    return run, found
+
+
+def run_load_workload(ctx: WorkloadContext) -> Measurements:
+    """The whole `load` workload against the context's target."""
+    spec = ctx.assumption.load
+    assert spec is not None and ctx.target is not None
+    plan = build_plan(spec, ctx.target.url, spec.users, spec.duration, spec.ramp, spec.warmup)
+    run, found = watched_run(plan, ctx.assumption.expect, decision_rule(spec), ctx, ctx.progress)
     reason = no_answer_reason(run)
     if reason:
         found.error = reason
     return found
+

@@ -117,6 +117,12 @@ class LoadPlan:
             raise ValueError("invalid load plan: " + "; ".join(problems))
 
     @property
+    def measure_start_s(self) -> float:
+        """Where measurement begins: after the ramp and the warm-up, whichever ends later
+        (figures taken while users are still being added would describe a smaller load)."""
+        return max(self.ramp_s, self.warmup_s)
+
+    @property
     def spawn_rate(self) -> float:
         """Users started per second; everyone at once when there is no ramp."""
         return self.users / self.ramp_s if self.ramp_s > 0 else float(self.users)
@@ -145,6 +151,7 @@ def _plan_problems(plan: LoadPlan) -> list[str]:
         (plan.duration_s > 0, f"duration_s must be > 0, got {plan.duration_s}"),
         (0 <= plan.ramp_s <= plan.duration_s, "ramp_s must be within [0, duration_s]"),
         (0 <= plan.warmup_s < plan.duration_s, "warmup_s must be within [0, duration_s)"),
+        (plan.measure_start_s < plan.duration_s, "the ramp must end before duration_s"),
         (0 <= plan.wait_min_s <= plan.wait_max_s, "need 0 <= wait_min_s <= wait_max_s"),
         (plan.timeout_s > 0, f"timeout_s must be > 0, got {plan.timeout_s}"),
         (plan.user_class in USER_CLASSES, f"user_class must be one of {USER_CLASSES}"),

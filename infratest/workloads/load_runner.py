@@ -1,4 +1,5 @@
-"""Parent side of a load run: start the Locust child, watch it, collect its results.
+"""Parent side of a load run: start the Locust child, read what it streams, stop it early
+when a watcher has decided, always reap it.
 
 Locust monkey-patches whatever process imports it, so it runs in a child process
 (`locust_child`) and this module never imports it. The parent also measures the
@@ -9,7 +10,6 @@ target's latency, so callers need to know when that happened.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -27,6 +27,8 @@ import numpy as np
 import psutil
 
 from infratest.workloads.load_plan import LoadPlan
+from infratest.workloads.load_record import LoadRecord
+from infratest.workloads.wire import Final, Tick, decode
 
 CPU_SAMPLE_S = 0.2
 CPU_PEAK_WINDOW = 5  # samples: peak of a ~1 s moving average, so one short spike does not count
@@ -36,29 +38,11 @@ REAP_TIMEOUT_S = 10.0
 THREAD_JOIN_S = 5.0
 STDERR_TAIL_LINES = 40
 
-ProgressCallback = Callable[[dict[str, Any]], None]
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class LoadRun:
-    """What one load run measured, as written by the child, plus the generator's CPU use."""
-
-    samples: dict[str, np.ndarray]
-    summary: dict[str, Any]
-    generator_cpu: np.ndarray
-    generator_cpu_peak: float
-    exit_code: int
-    stderr_tail: str
-
-    @property
-    def measured_seconds(self) -> float:
-        """Length of the measured window (after warm-up), the denominator of throughput."""
-        return max(float(self.summary["measure_end"]) - float(self.summary["measure_start"]), 0.0)
-
-
 class LoadRunError(Exception):
-    """The load generator failed to start or crashed before writing any results."""
+    """The load generator failed to start or crashed before streaming anything."""
 
 
 class _CpuSampler(threading.Thread):
@@ -86,6 +70,12 @@ class _CpuSampler(threading.Thread):
         """The child stopped load: writing result files is not load generation."""
         with self._lock:
             self._recording = False
+
+    def peak(self) -> float:
+        """The peak so far (a watcher asks while the load runs)."""
+        with self._lock:
+            samples = np.asarray(self.samples, dtype=np.float64).reshape(-1, 2)
+        return cpu_peak(samples)
 
     def halt(self) -> None:
         self._halt.set()
@@ -128,26 +118,83 @@ def cpu_peak(samples: np.ndarray, window: int = CPU_PEAK_WINDOW) -> float:
     return float(np.convolve(cores, np.ones(window) / window, mode="valid").max())
 
 
-def _read_progress(
-    stream: IO[str], sampler: _CpuSampler, on_progress: ProgressCallback | None
-) -> None:
-    """Relay the child's JSON lines: start/end marks to the sampler, progress to the caller."""
-    for line in stream:  # bounded: ends at EOF, when the child's process group is gone
-        try:
-            data = json.loads(line)
-        except ValueError:
-            continue
-        event = data.get("event") if isinstance(data, dict) else None
-        if event == "start":
-            sampler.mark_start()
-        elif event == "end":
-            sampler.mark_end()
-        elif event is None and on_progress is not None:
-            try:
-                on_progress(data)
-            except Exception:  # a broken progress display must not abort the load run
-                log.exception("load progress callback failed")
+@dataclass(frozen=True)
+class StopRequest:
+    """A watcher's wish to end the run now: every check is decided, or one has failed."""
 
+    stopped: str  # "decided" or "failed"
+    after_s: float  # measured seconds when it was decided
+    why: str
+
+
+Watcher = Callable[[LoadRecord, float], StopRequest | None]
+
+
+@dataclass(frozen=True)
+class LoadRun:
+    """What one load run measured (streamed by the child), plus the generator's CPU use."""
+
+    record: LoadRecord
+    generator_cpu: np.ndarray
+    generator_cpu_peak: float
+    exit_code: int
+    stderr_tail: str
+    stop: StopRequest | None  # why the run ended before its duration, if a watcher ended it
+    hard_timeout_s: float | None  # set when the child had to be killed at the hard timeout
+
+    @property
+    def measured_seconds(self) -> float:
+        """Length of the measured window (after ramp and warm-up)."""
+        return self.record.measured_seconds
+
+
+class _StreamReader(threading.Thread):
+    """Reads the child's lines: marks go to the CPU sampler, ticks into the record; after
+    each tick the watcher may ask to stop, and the child is then signalled once."""
+
+    def __init__(
+        self,
+        proc: subprocess.Popen[str],
+        sampler: _CpuSampler,
+        record: LoadRecord,
+        watcher: Watcher | None,
+    ) -> None:
+        super().__init__(name="infratest-load-reader", daemon=True)
+        self.proc, self.sampler, self.record, self.watcher = proc, sampler, record, watcher
+        self.stop: StopRequest | None = None
+
+    def run(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:  # bounded: ends at EOF, when the child's group is gone
+            message = decode(line)
+            if isinstance(message, Tick):
+                self.record.add_tick(message)
+                self._watch()
+            elif isinstance(message, Final):
+                self.record.finish(message)
+            elif isinstance(message, dict):
+                self._mark(message.get("event"))
+
+    def _mark(self, event: Any) -> None:
+        if event == "start":
+            self.sampler.mark_start()
+        elif event == "end":
+            self.sampler.mark_end()
+
+    def _watch(self) -> None:
+        if self.watcher is None or self.stop is not None:
+            return
+        try:
+            wish = self.watcher(self.record, self.sampler.peak())
+        except Exception:  # a broken watcher must not abort the load run: it runs its course
+            log.exception("load watcher failed")
+            self.watcher = None
+            return
+        if wish is not None:
+            self.stop = wish
+            # A pass needs the answers still on their way; a failure needs no more data.
+            hurry = wish.stopped == "failed"
+            _signal_group(self.proc, signal.SIGUSR2 if hurry else signal.SIGUSR1)
 
 def _child_env() -> dict[str, str]:
     """Environment for the child: make this very `infratest` importable there too."""
@@ -159,7 +206,7 @@ def _child_env() -> dict[str, str]:
 
 
 def _spawn(work: Path, stderr: IO[bytes]) -> subprocess.Popen[str]:
-    cmd = [sys.executable, "-m", "infratest.workloads.locust_child", "plan.json", "out"]
+    cmd = [sys.executable, "-m", "infratest.workloads.locust_child", "plan.json"]
     return subprocess.Popen(
         cmd,
         cwd=work,
@@ -213,32 +260,13 @@ def _stderr_tail(stderr: IO[bytes]) -> str:
     return "\n".join(lines[-STDERR_TAIL_LINES:])
 
 
-def _collect(out: Path, proc_code: int, cpu: np.ndarray, tail: str, limit_note: str) -> LoadRun:
-    """Load the child's result files, or explain why there are none."""
-    summary_path, samples_path = out / "summary.json", out / "samples.npz"
-    if not (summary_path.exists() and samples_path.exists()):
-        raise LoadRunError(
-            f"load generator wrote no results (exit code {proc_code}{limit_note})\n"
-            f"--- stderr tail ---\n{tail}"
-        )
-    summary = json.loads(summary_path.read_text())
-    if limit_note:
-        summary["stopped_early"] = True
-        summary["reason"] = limit_note.lstrip("; ") + "; " + str(summary.get("reason", ""))
-    with np.load(samples_path) as data:
-        samples = {key: data[key] for key in data.files}
-    return LoadRun(samples, summary, cpu, cpu_peak(cpu), proc_code, tail)
-
-
 def _run_child(
-    work: Path, stderr: IO[bytes], limit_s: float, on_progress: ProgressCallback | None
-) -> tuple[int, np.ndarray, bool]:
-    """Start the child in `work`, relay its progress, sample its CPU, always reap it."""
+    work: Path, stderr: IO[bytes], limit_s: float, record: LoadRecord, watcher: Watcher | None
+) -> tuple[int, np.ndarray, bool, StopRequest | None]:
+    """Start the child in `work`, read its stream, sample its CPU, always reap it."""
     proc = _spawn(work, stderr)
     sampler = _CpuSampler(proc.pid)
-    reader = threading.Thread(
-        target=_read_progress, args=(proc.stdout, sampler, on_progress), daemon=True
-    )
+    reader = _StreamReader(proc, sampler, record, watcher)
     try:
         sampler.start()
         reader.start()
@@ -251,29 +279,38 @@ def _run_child(
         if proc.stdout is not None:
             proc.stdout.close()
     cpu = np.asarray(sampler.samples, dtype=np.float64).reshape(-1, 2)
-    return proc.returncode, cpu, timed_out
+    return proc.returncode, cpu, timed_out, reader.stop
 
 
 def run_load(
     plan: LoadPlan,
     *,
-    on_progress: ProgressCallback | None = None,
+    watcher: Watcher | None = None,
     hard_timeout_s: float | None = None,
 ) -> LoadRun:
-    """Run `plan` in a Locust child process and return its raw measurements.
+    """Run `plan` in a Locust child process and return what it streamed.
 
-    `on_progress` receives the child's once-a-second dicts (t, users, rps, p95, errors).
-    Past `hard_timeout_s` (default: duration + timeout + 30 s) the child is terminated;
-    if it still wrote results they are returned with `stopped_early` set.
-    Raises LoadRunError when the child wrote no results.
+    `watcher(record, generator_cpu_peak)` is called after every tick (once a second) and
+    may return a StopRequest to end the run early. Past `hard_timeout_s` (default:
+    duration + timeout + 30 s) the child is terminated; what it streamed until then is kept.
+    Raises LoadRunError when the child streamed nothing at all.
     """
     limit = hard_timeout_s
     if limit is None:
         limit = plan.duration_s + plan.timeout_s + HARD_TIMEOUT_MARGIN_S
+    record = LoadRecord(plan.measure_start_s, plan.duration_s, plan.timeout_s)
     with tempfile.TemporaryDirectory(prefix="infratest-load-") as tmp:
         work = Path(tmp)
         (work / "plan.json").write_text(plan.to_json())
         with open(work / "stderr.txt", "w+b") as stderr:
-            code, cpu, timed_out = _run_child(work, stderr, limit, on_progress)
-            note = f"; hard timeout of {limit:.1f} s hit" if timed_out else ""
-            return _collect(work / "out", code, cpu, _stderr_tail(stderr), note)
+            code, cpu, timed_out, stop = _run_child(work, stderr, limit, record, watcher)
+            tail = _stderr_tail(stderr)
+    if not record.ticks:
+        raise LoadRunError(
+            f"load generator streamed no results (exit code {code}"
+            f"{f'; hard timeout of {limit:.1f} s hit' if timed_out else ''})\n"
+            f"--- stderr tail ---\n{tail}"
+        )
+    if record.final is None:
+        record.close_unexpectedly(f"the load generator ended without finishing (exit code {code})")
+    return LoadRun(record, cpu, cpu_peak(cpu), code, tail, stop, limit if timed_out else None)

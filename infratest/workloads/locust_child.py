@@ -1,20 +1,22 @@
-"""Run one load plan with Locust, in a child process, and write the raw results.
+"""Run one load plan with Locust, in a child process, streaming what it measures.
 
 Importing Locust monkey-patches sockets, ssl and threads (gevent) for the whole
 process, which breaks or hangs a normal process such as pytest. So Locust is only
 ever imported here, as the first thing, in a process of its own:
 
-    python -m infratest.workloads.locust_child PLAN.json OUT_DIR
+    python -m infratest.workloads.locust_child PLAN.json
 
-Locust's own statistics round response times, so every request is recorded raw
-from the `request` event. Outputs (written atomically): `samples.npz`,
-`summary.json`; one JSON progress line per second on stdout.
+Locust's own statistics round response times, so every request is recorded from the
+`request` event into per-second HdrHistograms (:mod:`infratest.workloads.recorder`).
+Once a second a :class:`~infratest.workloads.wire.Tick` line goes to stdout with the new
+windows, the requests in flight and the event loop's scheduling lag; a `Final` line ends
+the run. SIGUSR1 asks for an early stop that lets requests in flight finish (every check
+was decided), SIGUSR2 for one that does not wait (a check failed).
 """
 
 import locust  # noqa: I001  (must run first: it monkey-patches this process)
 
 import contextlib
-import json
 import logging
 import os
 import random
@@ -26,18 +28,18 @@ from typing import Any
 
 import gevent
 import gevent.event
-import numpy as np
 from gevent import monkey
 from locust import FastHttpUser, HttpUser, User, between, constant
 from locust.env import Environment
 
 from infratest.workloads.load_plan import LoadPlan, RequestSpec
+from infratest.workloads.recorder import EXAMPLE_CHARS, WindowRecorder
+from infratest.workloads.wire import Final, Tick, encode
 
-EXAMPLES_PER_KIND = 3
-EXAMPLE_CHARS = 200
 DRAIN_CAP_S = 3.0  # longest wait for in-flight requests once the run is over
 WATCHDOG_MARGIN_S = 5.0
 EXIT_WATCHDOG = 3
+LAG_PERIOD_S = 0.05  # the event loop is asked to wake every 50 ms; lateness is its lag
 
 _real_sleep = monkey.get_original("time", "sleep")
 _real_start_thread = monkey.get_original("_thread", "start_new_thread")
@@ -57,114 +59,25 @@ def error_key(status: int, exc: BaseException) -> str:
 
 
 def _example(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}"
-    return text[:EXAMPLE_CHARS]
+    return f"{type(exc).__name__}: {exc}"[:EXAMPLE_CHARS]
 
 
-class Recorder:
-    """Keeps every request's exact start and latency; Locust's stats round to 10 ms."""
+class InFlight:
+    """Start times of the requests being sent now, one per user greenlet (closed model)."""
 
-    def __init__(self, plan: LoadPlan) -> None:
-        self.warmup_s = plan.warmup_s
-        self.t0 = time.time()
-        self.names: list[str] = [str(r.name) for r in plan.requests]
-        self.kinds: list[dict[str, Any]] = []
-        self.kind_ids: dict[str, int] = {}
-        self.rows: list[tuple[float, float, bool, int, int, int]] = []
-        self.warmup_requests = 0
-        self.started = 0  # requests begun by the task; `finished` lags when some are in flight
-        self.finished = 0
-        self.errors = 0
-        self.first_error = ""
-        self.tick_latencies: list[float] = []
+    def __init__(self) -> None:
+        self.starts: dict[int, float] = {}
 
-    def on_request(self, response_time: float, name: str, response: Any = None, **kw: Any) -> None:
-        """`request` event listener (called for every finished request, failed or not)."""
-        latency = float(response_time) / 1000.0
-        start_abs = kw.get("start_time") or (time.time() - latency)
-        start = start_abs - self.t0
-        exc = kw.get("exception")
-        status = int(getattr(response, "status_code", 0) or 0)
-        self.finished += 1
-        self.tick_latencies.append(latency)
-        if exc is not None:
-            self.errors += 1
-            self.first_error = self.first_error or _example(exc)
-        if start < self.warmup_s:
-            self.warmup_requests += 1
-            return
-        kind = -1 if exc is None else self._kind_index(error_key(status, exc), exc)
-        self.rows.append((start, latency, exc is None, status, kind, self._name_index(name)))
+    def begin(self, start_s: float) -> None:
+        self.starts[id(gevent.getcurrent())] = start_s
 
-    def _name_index(self, name: str) -> int:
-        if name not in self.names:
-            self.names.append(name)
-        return self.names.index(name)
+    def end(self) -> None:
+        self.starts.pop(id(gevent.getcurrent()), None)
 
-    def _kind_index(self, key: str, exc: BaseException) -> int:
-        i = self.kind_ids.get(key)
-        if i is None:
-            i = self.kind_ids[key] = len(self.kinds)
-            self.kinds.append({"key": key, "count": 0, "examples": []})
-        kind = self.kinds[i]
-        kind["count"] += 1
-        example = _example(exc)
-        if len(kind["examples"]) < EXAMPLES_PER_KIND and example not in kind["examples"]:
-            kind["examples"].append(example)
-        return i
-
-
-def measured_arrays(rows: list[tuple], measure_end: float) -> dict[str, np.ndarray]:
-    """Column arrays of the samples that started inside the measured window."""
-    kept = [r for r in rows if r[0] < measure_end]
-    cols = list(zip(*kept, strict=True)) if kept else [()] * 6
-    dtypes = [np.float64, np.float64, np.bool_, np.int32, np.int32, np.int32]
-    keys = ["start", "latency", "ok", "status", "kind", "name"]
-    return {k: np.asarray(c, dtype=d) for k, c, d in zip(keys, cols, dtypes, strict=True)}
-
-
-def measured_kinds(arrays: dict[str, np.ndarray], kinds: list[dict]) -> list[dict]:
-    """Error kinds counted over the measured samples only; re-index `arrays["kind"]` to match."""
-    codes = arrays["kind"]
-    counts = np.bincount(codes[codes >= 0], minlength=len(kinds))
-    kept = [i for i in range(len(kinds)) if counts[i] > 0]
-    new_index = np.full(max(len(kinds), 1), -1, dtype=np.int32)
-    new_index[kept] = np.arange(len(kept), dtype=np.int32)
-    arrays["kind"] = np.where(codes >= 0, new_index[np.maximum(codes, 0)], -1).astype(np.int32)
-    return [
-        {**kinds[i], "count": int(counts[i]), "examples": list(kinds[i]["examples"])} for i in kept
-    ]
-
-
-def per_second_series(arrays: dict[str, np.ndarray], users_at: dict[int, int]) -> list[dict]:
-    """One row per whole second of the measured window: users, requests, errors, percentiles."""
-    if arrays["start"].size == 0:
-        return []
-    second = np.floor(arrays["start"]).astype(np.int64)
-    series = []
-    for t in np.unique(second):
-        mask = second == t
-        lat = arrays["latency"][mask]
-        p50, p95, p99 = (float(v) for v in np.percentile(lat, [50, 95, 99]))
-        series.append(
-            {
-                "t": int(t),
-                "users": users_at.get(int(t), 0),
-                "requests": int(mask.sum()),
-                "errors": int((~arrays["ok"][mask]).sum()),
-                "p50": p50,
-                "p95": p95,
-                "p99": p99,
-            }
+    def measured(self, measure_start: float, measure_end: float) -> tuple[float, ...]:
+        return tuple(
+            round(s, 6) for s in self.starts.values() if measure_start <= s < measure_end
         )
-    return series
-
-
-def _atomic_write(path: Path, write: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        write(fh)
-    os.replace(tmp, path)
 
 
 def _send(client: Any, spec: RequestSpec, timeout_s: float, fast: bool) -> None:
@@ -175,16 +88,22 @@ def _send(client: Any, spec: RequestSpec, timeout_s: float, fast: bool) -> None:
     client.request(spec.method, spec.path, **kwargs)
 
 
-def build_user_class(plan: LoadPlan, recorder: Recorder) -> type[User]:
+def build_user_class(plan: LoadPlan, run: "ChildRun") -> type[User]:
     """A Locust user class whose single task picks a request from the plan by weight."""
     fast = plan.user_class == "fast"
     specs = list(plan.requests)
     weights = [r.weight for r in specs]
 
     def send(user: Any) -> None:
+        if run.stop_event.is_set():  # the measured window is over: send nothing more
+            gevent.sleep(0.05)
+            return
         spec = specs[0] if len(specs) == 1 else random.choices(specs, weights)[0]
-        recorder.started += 1
-        _send(user.client, spec, plan.timeout_s, fast)
+        run.in_flight.begin(time.time() - run.started_at)
+        try:
+            _send(user.client, spec, plan.timeout_s, fast)
+        finally:
+            run.in_flight.end()
 
     attrs: dict[str, Any] = {"host": plan.host, "tasks": [send], "abstract": False}
     if plan.wait_max_s > 0:
@@ -198,136 +117,158 @@ def build_user_class(plan: LoadPlan, recorder: Recorder) -> type[User]:
 
 
 class ChildRun:
-    """One run: start users, stop at the deadline or on a signal, write what was measured."""
+    """One run: start users, stream ticks, stop at the deadline or on a signal, end cleanly."""
 
-    def __init__(self, plan: LoadPlan, out_dir: Path) -> None:
+    def __init__(self, plan: LoadPlan) -> None:
         self.plan = plan
-        self.out_dir = out_dir
-        self.recorder = Recorder(plan)
+        self.measure_start = plan.measure_start_s
+        self.recorder = WindowRecorder(self.measure_start)
+        self.in_flight = InFlight()
         self.drain_s = min(plan.timeout_s, DRAIN_CAP_S)
+        self.started_at = time.time()
+        self.measure_end = float(plan.duration_s)
+        self.stop_event = gevent.event.Event()
+        self.hurry = gevent.event.Event()
+        self.signalled: str | None = None
+        self.reason = "duration reached"
+        self.lags: list[float] = []
+        self.write_lock = _real_lock()
+        self.finished = False
         self.env = Environment(
-            user_classes=[build_user_class(plan, self.recorder)],
+            user_classes=[build_user_class(plan, self)],
             events=locust.events,
             host=plan.host,
             stop_timeout=self.drain_s,
         )
-        self.env.events.request.add_listener(self.recorder.on_request)
+        self.env.events.request.add_listener(self.on_request)
         self.runner = self.env.create_local_runner()
-        self.stop_event = gevent.event.Event()
-        self.hurry = gevent.event.Event()
-        self.signal_watchers: list[Any] = []
-        self.reason = "duration reached"
-        self.stopped_early = False
-        self.users_at: dict[int, int] = {}
-        self.started_at = 0.0
-        self.measure_end = 0.0
-        self.write_lock = _real_lock()
-        self.written = False
+
+    def on_request(self, response_time: float, name: str, response: Any = None, **kw: Any) -> None:
+        """`request` event listener: every finished request, failed or not."""
+        latency = float(response_time) / 1000.0
+        start_abs = kw.get("start_time") or (time.time() - latency)
+        start = start_abs - self.started_at
+        if self.stop_event.is_set() and start >= self.measure_end:
+            return
+        exc = kw.get("exception")
+        failure = None
+        example = ""
+        if exc is not None:
+            status = int(getattr(response, "status_code", 0) or 0)
+            failure, example = error_key(status, exc), _example(exc)
+        self.recorder.record(start, latency, failure, example)
 
     def execute(self) -> int:
-        """Run the plan to the end (or to a signal) and write the results."""
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            self.signal_watchers.append(gevent.signal_handler(sig, self._on_signal, sig))
+        """Run the plan to the end (or to a signal) and stream what was measured."""
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2):
+            gevent.signal_handler(sig, self._on_signal, sig)
         self.started_at = time.time()
-        self.recorder.t0 = self.started_at
         _real_start_thread(self._watchdog, ())
-        _print_line({"event": "start", "t": 0.0})
+        _print_line('{"event":"start","t":0.0}')
         self.runner.start(self.plan.users, spawn_rate=self.plan.spawn_rate)
-        ticker = gevent.spawn(self._tick_loop)
+        greenlets = [gevent.spawn(self._tick_loop), gevent.spawn(self._lag_loop)]
         self.stop_event.wait(timeout=self.plan.duration_s)
         self.measure_end = min(time.time() - self.started_at, float(self.plan.duration_s))
-        self.users_at.setdefault(int(self.measure_end), self.runner.user_count)
         self.stop_event.set()
         self._stop_runner()
-        ticker.kill(block=False)
-        _print_line({"event": "end", "t": round(time.time() - self.started_at, 3)})
-        self.write()
+        gevent.killall(greenlets, block=False)
+        _print_line(f'{{"event":"end","t":{time.time() - self.started_at:.3f}}}')
+        self.finish()
         return 0
 
     def _on_signal(self, sig: signal.Signals) -> None:
-        """Asked to stop: end now, skip waiting for in-flight requests, keep what was measured."""
-        self.env.stop_timeout = None
-        self.hurry.set()
-        if not self.stop_event.is_set():
-            self.stopped_early = True
-            self.reason = f"{signal.Signals(sig).name} received"
-            self.stop_event.set()
+        """SIGUSR1: the parent has decided, stop and let requests in flight finish (within
+        the drain). SIGUSR2: a check has failed, stop now. SIGTERM/SIGINT: stop now, keep
+        what was measured. Requests still unanswered are reported, not dropped."""
+        if sig != signal.SIGUSR1:
+            self.env.stop_timeout = None
+            self.hurry.set()
+        if self.stop_event.is_set():
+            return
+        if sig in (signal.SIGUSR1, signal.SIGUSR2):
+            self.reason = "stopped by the parent: its checks were decided"
+        else:
+            self.signalled = signal.Signals(sig).name
+            self.reason = f"{self.signalled} received"
+        self.stop_event.set()
 
     def _stop_runner(self) -> None:
         """Let in-flight requests finish for at most `drain_s` (none once signalled)."""
         quitter = gevent.spawn(self.runner.quit)
         gevent.wait([quitter, self.hurry], timeout=self.drain_s + 3.0, count=1)
         if not quitter.ready():
-            self.runner.user_greenlets.kill(block=False)  # results are written; exit follows
+            self.runner.user_greenlets.kill(block=False)  # what is unfinished is censored
 
     def _tick_loop(self) -> None:
-        """Once a second: note the user count and print a progress line for the parent."""
-        last = int(self.plan.duration_s) + 1
-        for second in range(1, last + 1):
+        """Once a second: hand the parent the new windows, what is in flight, and the lag."""
+        second = 1
+        while not self.stop_event.is_set():
             delay = self.started_at + second - time.time()
             if self.stop_event.wait(timeout=max(delay, 0.0)):
                 return
-            self._emit_progress(second)
+            self._emit_tick()
+            second += 1
 
-    def _emit_progress(self, second: int) -> None:
-        rec = self.recorder
-        window, rec.tick_latencies = rec.tick_latencies, []
-        users = self.runner.user_count
-        self.users_at[second - 1] = users
-        p95 = float(np.percentile(window, 95)) if window else None
-        line = {"t": round(time.time() - self.started_at, 3), "users": users, "rps": len(window)}
-        _print_line({**line, "p95": p95, "errors": rec.errors})
+    def _emit_tick(self) -> None:
+        now = time.time() - self.started_at
+        lags, self.lags = self.lags, []
+        tick = Tick(
+            t=round(now, 3),
+            users=self.runner.user_count,
+            windows=self.recorder.flush(),
+            in_flight=self.in_flight.measured(self.measure_start, self.measure_end),
+            lag_s=tuple(round(x, 6) for x in lags),
+            warmup_requests=self.recorder.warmup_requests,
+        )
+        _print_line(encode(tick))
+
+    def _lag_loop(self) -> None:
+        """How late the event loop wakes: when users keep it busy, send times slip."""
+        while not self.stop_event.is_set():
+            asked = time.perf_counter()
+            gevent.sleep(LAG_PERIOD_S)
+            self.lags.append(max(time.perf_counter() - asked - LAG_PERIOD_S, 0.0))
 
     def _watchdog(self) -> None:
         """Real OS thread: if the run is still alive long past its end, flush and exit hard."""
         _real_sleep(self.plan.duration_s + self.plan.timeout_s + WATCHDOG_MARGIN_S)
-        if not self.written:
-            self.stopped_early = True
+        if not self.finished:
+            self.signalled = self.signalled or "watchdog"
             self.reason = "watchdog: the run did not end in time; " + self.reason
-            self.measure_end = self.measure_end or self.plan.duration_s
-            self.write()
+            self.finish()
         _flush_and_exit(EXIT_WATCHDOG)
 
-    def write(self) -> None:
-        """Write samples then summary (the summary's presence marks a complete result)."""
+    def finish(self) -> None:
+        """The last tick (what drained) and the final line, once."""
         if not self.write_lock.acquire(timeout=10.0):
             return
         try:
-            if self.written:
+            if self.finished:
                 return
-            arrays = measured_arrays(list(self.recorder.rows), self.measure_end)
-            kinds = measured_kinds(arrays, list(self.recorder.kinds))
-            summary = json.dumps(self.summary(arrays, kinds), indent=2).encode()
-            _atomic_write(self.out_dir / "samples.npz", lambda fh: np.savez(fh, **arrays))
-            _atomic_write(self.out_dir / "summary.json", lambda fh: fh.write(summary))
-            self.written = True
+            self._emit_tick()
+            ended = time.time() - self.started_at
+            reason = self.reason
+            if self.recorder.first_error:
+                reason += f" (first error: {self.recorder.first_error})"
+            final = Final(
+                started_at=self.started_at,
+                measure_start=self.measure_start,
+                measure_end=self.measure_end,
+                ended_at=round(ended, 6),
+                unfinished=self.in_flight.measured(self.measure_start, self.measure_end),
+                examples=self.recorder.examples,
+                request_names=[str(r.name) for r in self.plan.requests],
+                signalled=self.signalled,
+                reason=reason,
+            )
+            _print_line(encode(final))
+            self.finished = True
         finally:
             self.write_lock.release()
 
-    def summary(self, arrays: dict[str, np.ndarray], kinds: list[dict]) -> dict[str, Any]:
-        """Everything about the run except the per-request samples."""
-        rec = self.recorder
-        reason = self.reason
-        if arrays["start"].size == 0:
-            reason += "; no request completed in the measured window"
-            reason += f" (first error: {rec.first_error})" if rec.first_error else ""
-        return {
-            "started_at": self.started_at,
-            "ended_at": time.time(),
-            "measure_start": self.plan.warmup_s,
-            "measure_end": self.measure_end,
-            "request_names": list(rec.names),
-            "error_kinds": kinds,
-            "series": per_second_series(arrays, self.users_at),
-            "warmup_requests": rec.warmup_requests,
-            "unfinished_requests": max(rec.started - rec.finished, 0),
-            "stopped_early": self.stopped_early,
-            "reason": reason,
-        }
 
-
-def _print_line(data: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(data) + "\n")
+def _print_line(line: str) -> None:
+    sys.stdout.write(line + "\n")
     sys.stdout.flush()
 
 
@@ -339,15 +280,13 @@ def _flush_and_exit(code: int) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """Entry point: `locust_child PLAN.json OUT_DIR`."""
-    if len(argv) != 3:
-        sys.stderr.write("usage: python -m infratest.workloads.locust_child PLAN.json OUT_DIR\n")
+    """Entry point: `locust_child PLAN.json`."""
+    if len(argv) != 2:
+        sys.stderr.write("usage: python -m infratest.workloads.locust_child PLAN.json\n")
         return 2
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     plan = LoadPlan.from_json(Path(argv[1]).read_text())
-    out_dir = Path(argv[2])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    return ChildRun(plan, out_dir).execute()
+    return ChildRun(plan).execute()
 
 
 if __name__ == "__main__":

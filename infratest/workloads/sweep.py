@@ -11,17 +11,13 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from infratest.execution import WorkloadContext
 from infratest.measurements import MeasurementError, Measurements
 from infratest.spec.scenario import SweepSpec, Traffic
 from infratest.stats import Interval, UslFit, exact, fit_usl, ratio_interval
-from infratest.workloads.load import (
-    Progress,
-    build_plan,
-    execute,
-    load_measurements,
-    no_answer_reason,
-)
+from infratest.units import Condition
+from infratest.workloads.context import WorkloadContext
+from infratest.workloads.load import build_plan, no_answer_reason, shifted, watched_run
+from infratest.workloads.monitor import DecisionRule
 
 MAX_RAMP_S = 1.0
 
@@ -33,6 +29,7 @@ class Step:
     users: int
     found: Measurements
     seconds: float
+    ended_at_s: float  # seconds since the workload's first step started, when this one ended
 
     def value(self, metric: str) -> float:
         """A metric's point estimate, NaN when it was not measured."""
@@ -53,33 +50,29 @@ def json_float(x: float | None) -> float | None:
     return float(x) if x is not None and math.isfinite(x) else None
 
 
-def _offset(progress: Progress | None, seconds: float) -> Progress | None:
-    """Shift a step's progress clock so the live line shows time across all steps."""
-    if progress is None:
-        return None
-
-    def shifted(update: dict[str, Any]) -> None:
-        if "t" in update:
-            update = {**update, "t": update["t"] + seconds}
-        progress(update)
-
-    return shifted
-
-
 def run_step(
-    ctx: WorkloadContext, traffic: Traffic, users: int, step: float, warmup: float, index: int
+    ctx: WorkloadContext,
+    traffic: Traffic,
+    users: int,
+    step: float,
+    warmup: float,
+    offset_s: float = 0.0,
+    slo: dict[str, Condition] | None = None,
+    rule: DecisionRule | None = None,
 ) -> Step:
-    """One fresh Locust run at `users`; a target that never answered is a measurement error."""
+    """One fresh Locust run at `users`, its `slo` watched by `rule` (a capacity step ends
+    once its SLO is decided); a target that never answered is a measurement error."""
     assert ctx.target is not None
     try:
         plan = build_plan(traffic, ctx.target.url, users, step, min(MAX_RAMP_S, step / 4), warmup)
     except ValueError as exc:
         raise MeasurementError(f"step with {users} users: {exc}") from None
-    run = execute(plan, _offset(ctx.progress, index * step))
+    progress = shifted(ctx.progress, offset_s)
+    run, found = watched_run(plan, slo or {}, rule or DecisionRule(), ctx, progress)
     reason = no_answer_reason(run)
     if reason:
         raise MeasurementError(f"step with {users} users: {reason}")
-    return Step(users, load_measurements(run, ctx.confidence), run.measured_seconds)
+    return Step(users, found, run.measured_seconds, offset_s + run.record.last_t)
 
 
 def _scaled(interval: Interval, factor: float) -> Interval:
@@ -183,8 +176,8 @@ def run_sweep_workload(ctx: WorkloadContext) -> Measurements:
     """The whole `sweep` workload: a fresh load step per user level, then the scaling figures."""
     spec: SweepSpec | None = ctx.assumption.sweep
     assert spec is not None and ctx.target is not None
-    steps = [
-        run_step(ctx, spec, users, spec.step, spec.warmup, index)
-        for index, users in enumerate(spec.users)
-    ]
+    steps: list[Step] = []
+    for users in spec.users:
+        offset = steps[-1].ended_at_s if steps else 0.0
+        steps.append(run_step(ctx, spec, users, spec.step, spec.warmup, offset))
     return sweep_measurements(steps, ctx.confidence)

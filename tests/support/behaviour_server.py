@@ -2,7 +2,8 @@
 
 Integration tests point infratest at it and check that each measured figure matches the
 behaviour asked for on the command line: service time, error ratio, crash, hang, slow
-start, memory leak, garbage-collector churn without a leak, fixed RSS ballast, extra file
+start, stalls past a timeout, a slow tail, periodic pauses, a slow phase after a fast one,
+load shedding with 503s, memory leak, garbage-collector churn without a leak, fixed RSS ballast, extra file
 descriptors and threads, and a hard concurrency cap (``--slots K --delay d`` serves at most
 K/d requests per second).
 
@@ -32,6 +33,7 @@ class Behaviour:
         self.slots = threading.BoundedSemaphore(args.slots) if args.slots else None
         self.leaked: list[bytes] = []
         self.forever = threading.Event()  # never set: what hung requests wait on
+        self.started = time.monotonic()
 
     def next_number(self) -> int:
         """1-based arrival number of a counted request."""
@@ -50,18 +52,39 @@ class Behaviour:
             self.leaked.append(b"\x5a" * round(args.leak_kib_per_request * 1024))
         churn = churn_objects(args.churn_kib)  # alive for the request, garbage after it
         if self.slots is None:
-            self.service_time()
+            self.service_time(number)
         else:
             with self.slots:
-                self.service_time()
+                self.service_time(number)
         del churn
         if args.error_every and number % args.error_every == 0:
             return 500
+        if args.shed_every and number % args.shed_every == 0:
+            return 503
         return 200
 
-    def service_time(self) -> None:
-        if self.args.delay > 0:
-            time.sleep(self.args.delay)  # the known service time is the point of this server
+    def service_time(self, number: int) -> None:
+        """The known service time is the point of this server: a base delay, plus every Nth
+        request's stall or extra tail, plus the periodic pause it arrived in, plus the slow
+        phase after a while."""
+        args = self.args
+        delay = args.delay
+        if args.slow_after_s is not None and time.monotonic() - self.started > args.slow_after_s:
+            delay = args.slow_delay
+        if args.stall_every and number % args.stall_every == 0:
+            delay += args.stall
+        if args.tail_every and number % args.tail_every == 0:
+            delay += args.tail_extra
+        delay += self.pause_left()
+        if delay > 0:
+            time.sleep(delay)
+
+    def pause_left(self) -> float:
+        """Inside a periodic pause (a GC stop, a restarting dependency): wait until it ends."""
+        if not self.args.pause_every:
+            return 0.0
+        phase = (time.monotonic() - self.started) % self.args.pause_every
+        return max(self.args.pause_for - phase, 0.0)
 
 
 def churn_objects(kib: int) -> list[object]:
@@ -157,6 +180,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--open-fds", type=int, default=0, help="extra file descriptors opened at start")
     add("--threads-extra", type=int, default=0, help="idle threads started at start")
     add("--slots", type=int, default=0, help="at most K requests in service at once")
+    add("--stall-every", type=int, default=0, help="every Nth request stalls --stall seconds")
+    add("--stall", type=float, default=0.0, help="seconds a stalled request waits")
+    add("--tail-every", type=int, default=0, help="every Nth request takes --tail-extra more")
+    add("--tail-extra", type=float, default=0.0, help="extra seconds of a tail request")
+    add("--pause-every", type=float, default=0.0, help="a pause every S seconds of uptime")
+    add("--pause-for", type=float, default=0.0, help="how long each pause lasts, seconds")
+    add("--slow-after-s", type=float, default=None, help="seconds of uptime before slowing")
+    add("--slow-delay", type=float, default=0.0, help="service time once slow, seconds")
+    add("--shed-every", type=int, default=0, help="every Nth request answers 503")
     return parser.parse_args(argv)
 
 

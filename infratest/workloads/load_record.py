@@ -1,0 +1,140 @@
+"""The parent's record of one load run, filled from the child's ticks while the load runs.
+
+It holds merged per-window histograms (not requests), so it answers "what is p95 so far,
+with what interval" at any second, and its size grows with the number of windows, not
+with the number of requests.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from infratest.windows import Censored, LatencyWindows
+from infratest.workloads.histograms import decode_latencies
+from infratest.workloads.wire import Final, Tick, WindowDelta
+
+
+@dataclass
+class OutcomeCounts:
+    """Per-window request outcomes: successes, failures, and the failures that timed out."""
+
+    ok: dict[int, int] = field(default_factory=dict)
+    failed: dict[int, int] = field(default_factory=dict)
+    timeouts: dict[int, int] = field(default_factory=dict)
+    kinds: dict[str, int] = field(default_factory=dict)
+
+    def add(self, delta: WindowDelta) -> None:
+        w = delta.window
+        self.ok[w] = self.ok.get(w, 0) + delta.ok
+        self.failed[w] = self.failed.get(w, 0) + delta.failed
+        self.timeouts[w] = self.timeouts.get(w, 0) + delta.timeouts
+        for kind, count in delta.kinds.items():
+            self.kinds[kind] = self.kinds.get(kind, 0) + count
+
+    def per_window(self, windows: int) -> tuple[np.ndarray, np.ndarray]:
+        """(ok, failed) for windows 0..windows-1, zeros where nothing finished."""
+        ok, failed = np.zeros(windows), np.zeros(windows)
+        for w, n in self.ok.items():
+            if 0 <= w < windows:
+                ok[w] = n
+        for w, n in self.failed.items():
+            if 0 <= w < windows:
+                failed[w] = n
+        return ok, failed
+
+    @property
+    def total_ok(self) -> int:
+        return sum(self.ok.values())
+
+    @property
+    def total_failed(self) -> int:
+        return sum(self.failed.values())
+
+    @property
+    def total_timeouts(self) -> int:
+        return sum(self.timeouts.values())
+
+
+class LoadRecord:
+    """Everything streamed so far: latencies per window, outcomes, users, lag, in-flight."""
+
+    def __init__(self, measure_start_s: float, duration_s: float, timeout_s: float) -> None:
+        self.measure_start_s = measure_start_s
+        self.duration_s = duration_s
+        self.timeout_s = timeout_s
+        self.successful = LatencyWindows()
+        self.everything = LatencyWindows()
+        self.outcomes = OutcomeCounts()
+        self.users_at: dict[int, int] = {}
+        self.lag_s: list[float] = []
+        self.ticks = 0
+        self.last_t = 0.0
+        self.last_tick_requests = 0
+        self.in_flight: tuple[float, ...] = ()
+        self.warmup_requests = 0
+        self.final: Final | None = None
+        self.ended_unexpectedly: str | None = None
+
+    def add_tick(self, tick: Tick) -> None:
+        """Fold one second's news in."""
+        for delta in tick.windows:
+            self.outcomes.add(delta)
+            values, counts = decode_latencies(delta.ok_histogram)
+            if counts.size:
+                self.successful.add(delta.window, values, counts)
+                self.everything.add(delta.window, values, counts)
+            values, counts = decode_latencies(delta.failed_histogram)
+            if counts.size:
+                self.everything.add(delta.window, values, counts)
+        self.users_at[max(round(tick.t) - 1, 0)] = tick.users
+        if tick.t > self.measure_start_s:
+            self.lag_s.extend(tick.lag_s)
+        self.ticks += 1
+        self.last_tick_requests = sum(d.ok + d.failed for d in tick.windows)
+        self.last_t = tick.t
+        self.in_flight = tick.in_flight
+        self.warmup_requests = tick.warmup_requests
+
+    def finish(self, final: Final) -> None:
+        """The child's last word: the measured window and what never finished."""
+        self.final = final
+
+    def close_unexpectedly(self, reason: str) -> None:
+        """The child ended without its last word: what was streamed is all there is."""
+        self.ended_unexpectedly = reason
+
+    @property
+    def measure_end_s(self) -> float:
+        """End of the measured window (s since run start), as far as is known."""
+        if self.final is not None:
+            return self.final.measure_end
+        return min(self.last_t, self.duration_s)
+
+    @property
+    def measured_seconds(self) -> float:
+        """Length of the measured window so far."""
+        return max(self.measure_end_s - self.measure_start_s, 0.0)
+
+    @property
+    def complete_windows(self) -> int:
+        """Whole seconds measured so far (a partial last second is left out of rates)."""
+        return math.floor(self.measured_seconds + 1e-9)
+
+    def censored(self) -> Censored:
+        """Requests without an answer (yet): each took at least its elapsed time, and at
+        most the timeout."""
+        if self.final is not None:
+            starts, now = np.asarray(self.final.unfinished), self.final.ended_at
+        else:
+            starts, now = np.asarray(self.in_flight), self.last_t
+        windows = np.floor(starts - self.measure_start_s).astype(np.int64)
+        elapsed = np.maximum(now - starts, 0.0)
+        return Censored(windows=windows, elapsed_s=elapsed, cap_s=max(self.timeout_s, 0.0))
+
+    @property
+    def started_at(self) -> float | None:
+        """Epoch seconds when the load started (for aligning probe series), once known."""
+        return self.final.started_at if self.final is not None else None

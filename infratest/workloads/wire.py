@@ -1,0 +1,88 @@
+"""The typed contract between the Locust child and the parent: JSON lines on the child's stdout.
+
+The child streams what it measured once a second (a :class:`Tick`), so the parent can decide
+checks while the load runs and the child keeps nothing that grows with the run's length; a
+:class:`Final` line closes the run. Latencies travel as HdrHistogram encodings (the standard,
+compact wire form; microseconds, 3 significant digits), grouped in 1-second windows by the
+second each request *started* in, counted from the start of the measured window.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# HdrHistogram range: 1 us .. 1 h at 3 significant digits, so every value is within 0.1%.
+HISTOGRAM_LOWEST_US = 1
+HISTOGRAM_HIGHEST_US = 3_600_000_000
+HISTOGRAM_DIGITS = 3
+
+
+@dataclass(frozen=True)
+class WindowDelta:
+    """What finished since the last tick among requests that started in one window."""
+
+    window: int
+    ok_histogram: str | None  # HdrHistogram of successful latencies (us)
+    failed_histogram: str | None  # HdrHistogram of failed requests' time to fail (us)
+    ok: int
+    failed: int
+    timeouts: int
+    kinds: dict[str, int] = field(default_factory=dict)  # failures by kind ("HTTP 500", ...)
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Once a second: the deltas, the requests still in flight, and the generator's lag."""
+
+    t: float  # seconds since the run started
+    users: int
+    windows: tuple[WindowDelta, ...]
+    in_flight: tuple[float, ...]  # start times (s since run start) of measured requests in flight
+    lag_s: tuple[float, ...]  # scheduling-lag samples of the event loop since the last tick
+    warmup_requests: int
+
+
+@dataclass(frozen=True)
+class Final:
+    """The run's end: its measured window, what never finished, and examples of failures."""
+
+    started_at: float  # epoch seconds
+    measure_start: float  # s since run start
+    measure_end: float  # s since run start
+    ended_at: float  # s since run start, when unfinished requests were given up on
+    unfinished: tuple[float, ...]  # start times (s since run start) of requests never finished
+    examples: dict[str, list[str]]
+    request_names: list[str]
+    signalled: str | None  # the signal that ended the run early, if any
+    reason: str
+
+
+def encode(message: Tick | Final) -> str:
+    """One JSON line for the parent."""
+    kind = "tick" if isinstance(message, Tick) else "final"
+    return json.dumps({"event": kind, **asdict(message)}, separators=(",", ":"))
+
+
+def decode(line: str) -> Tick | Final | dict[str, Any] | None:
+    """A child line as its message; other JSON objects are returned as they are (marks);
+    anything else (a stray print) is None."""
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    event = data.pop("event", None)
+    if event == "tick":
+        windows = tuple(WindowDelta(**w) for w in data.pop("windows"))
+        return Tick(
+            windows=windows,
+            in_flight=tuple(data.pop("in_flight")),
+            lag_s=tuple(data.pop("lag_s")),
+            **data,
+        )
+    if event == "final":
+        return Final(unfinished=tuple(data.pop("unfinished")), **data)
+    return {"event": event, **data}
