@@ -21,9 +21,11 @@ def _add_env_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from infratest.spec.loader import load_config, load_scenario
+    """Every problem and warning of every file; only problems change the exit status."""
+    from infratest.spec.loader import load_config, validate_scenario
 
     problems: list[str] = []
+    warnings: list[str] = []
     try:
         config = load_config(config_path(args.env, args.config))
     except SpecError as exc:
@@ -33,17 +35,20 @@ def _validate(args: argparse.Namespace) -> int:
     files = scenario_files(args.paths or ["scenarios"])
     for path in files:
         try:
-            scenario = load_scenario(path, config)
+            checked = validate_scenario(path, config)
         except SpecError as exc:
             problems += [str(p) for p in exc.problems]
             continue
+        warnings += [str(w) for w in checked.warnings]
+        scenario = checked.scenario
         print(f"ok  {scenario.path}: {_plural(len(scenario.assumptions), 'assumption')}")
-    for line in problems:
+    for line in [*problems, *warnings]:
         print(line, file=sys.stderr)
     bad = len({line.split(":", 1)[0] for line in problems})
+    warned = f", {_plural(len(warnings), 'warning')}" if warnings else ""
     print(
         f"{_plural(len(files), 'file')} checked against {config.path}: "
-        f"{len(files) - bad} valid, {bad} invalid, {_plural(len(problems), 'problem')}"
+        f"{len(files) - bad} valid, {bad} invalid, {_plural(len(problems), 'problem')}{warned}"
     )
     return EXIT_FAILED if problems or not files else EXIT_OK
 

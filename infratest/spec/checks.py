@@ -23,6 +23,8 @@ Finding = tuple[Path, str]
 SHARED_TARGET_WORKLOADS = ("load", "sweep", "capacity")
 TARGET_WORKLOADS = (*SHARED_TARGET_WORKLOADS, "cold_start")
 LOAD_METRICS = tuple(produced_by("load"))
+# Ratio metrics that are not a share of a whole: superlinear scaling is rare but real.
+UNBOUNDED_RATIOS = ("scaling.efficiency",)
 
 
 def effective_probe(assumption: Assumption, target: TargetConfig | None) -> ProbeSpec | None:
@@ -67,9 +69,17 @@ def check_expect(
                 + ", ".join(offered),
             )
         return
+    given = condition.text.lstrip("<>= ")
     if not fits(condition.dimension, info.dimension):
-        given = condition.text.lstrip("<>= ")
         yield where, f'expected {describe(info.dimension)}, got "{given}"'
+    elif is_share(metric) and not 0.0 <= condition.bound <= 1.0:
+        yield where, f'{metric} is a share between 0 and 100%, got "{given}"'
+
+
+def is_share(metric: str) -> bool:
+    """Whether a metric's values are a share of a whole (0..100%), such as errors.rate or
+    host.cpu.mean, so a bound outside that range is a mistake."""
+    return METRICS[metric].dimension == Dimension.RATIO and metric not in UNBOUNDED_RATIOS
 
 
 def _offered(assumption: Assumption, probe: ProbeSpec | None) -> list[str]:
@@ -171,6 +181,14 @@ def _traffic_findings(a: Assumption, base: Path) -> Iterator[Finding]:
         yield (
             (*base, a.workload),
             (f"no requests to send: give {a.workload}.requests or defaults.load.requests"),
+        )
+    if section is None and "latency_of" in a.model_fields_set:
+        yield (
+            (*base, "latency_of"),
+            (
+                f"latency_of applies to load, sweep and capacity (their latency figures); "
+                f"a {a.workload} workload has none"
+            ),
         )
 
 

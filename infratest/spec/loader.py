@@ -4,6 +4,7 @@ problem found, each located at file:line:column."""
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,9 @@ from infratest.spec.checks import (
 from infratest.spec.config import Config
 from infratest.spec.errors import suggest, to_problems
 from infratest.spec.merge import apply_defaults
-from infratest.spec.problems import Problem, SpecError
+from infratest.spec.problems import Problem, SpecError, SpecWarning
 from infratest.spec.scenario import Assumption, LoadSpec, Scenario
+from infratest.spec.warnings import sample_size_findings
 from infratest.spec.yamlio import MarkedDict, load_marked, mark_at
 
 PathLike = str | os.PathLike[str]
@@ -118,8 +120,15 @@ def _partial_findings(data: MarkedDict, config: Config | None) -> list[Finding]:
     return findings
 
 
-def load_scenario(path: PathLike, config: Config | PathLike | None = None) -> Scenario:
-    """Read, validate and cross-check a scenario; with a config, probes are resolved too."""
+@dataclass(frozen=True)
+class _Loaded:
+    """A valid scenario with the merged, marked document it came from."""
+
+    scenario: Scenario
+    data: MarkedDict
+
+
+def _load(path: PathLike, config: Config | PathLike | None) -> _Loaded:
     if config is not None and not isinstance(config, Config):
         config = load_config(config)
     file = display_path(path)
@@ -136,7 +145,32 @@ def load_scenario(path: PathLike, config: Config | PathLike | None = None) -> Sc
     if problems:
         raise SpecError(problems)
     scenario = _with_lines(scenario, data, file)
-    return _resolve_probes(scenario, config) if config is not None else scenario
+    scenario = _resolve_probes(scenario, config) if config is not None else scenario
+    return _Loaded(scenario, data)
 
 
-__all__ = ["load_config", "load_scenario"]
+def load_scenario(path: PathLike, config: Config | PathLike | None = None) -> Scenario:
+    """Read, validate and cross-check a scenario; with a config, probes are resolved too."""
+    return _load(path, config).scenario
+
+
+@dataclass(frozen=True)
+class ValidatedScenario:
+    """A valid scenario and the warnings about it (checks that can never pass)."""
+
+    scenario: Scenario
+    warnings: tuple[SpecWarning, ...]
+
+
+def validate_scenario(path: PathLike, config: Config | PathLike | None = None) -> ValidatedScenario:
+    """As :func:`load_scenario`, plus located warnings; raises SpecError the same way."""
+    loaded = _load(path, config)
+    file = loaded.scenario.path
+    warnings = tuple(
+        SpecWarning(p.file, p.line, p.column, p.path, p.message)
+        for p in locate(loaded.data, file, sample_size_findings(loaded.scenario))
+    )
+    return ValidatedScenario(loaded.scenario, warnings)
+
+
+__all__ = ["ValidatedScenario", "load_config", "load_scenario", "validate_scenario"]

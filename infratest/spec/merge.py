@@ -14,6 +14,8 @@ from infratest.spec.yamlio import MarkedDict, MarkedList, new_dict, new_list
 # and how it is sent, but not users or duration, which these workloads set per step.
 TRAFFIC_KEYS = ("requests", "headers", "wait", "timeout", "user_class")
 _FILLS = {"sweep": TRAFFIC_KEYS, "capacity": TRAFFIC_KEYS, "cold_start": ("requests",)}
+# The workloads with latency figures: the only ones `defaults.latency_of` applies to.
+LATENCY_WORKLOADS = ("load", "sweep", "capacity")
 
 
 def _put(target: MarkedDict, source: MarkedDict, key: Any, value: Any) -> None:
@@ -57,6 +59,9 @@ def merge_assumption(assumption: MarkedDict, defaults: MarkedDict) -> MarkedDict
                 _put(result, assumption, section, _fill(assumption[section], load, keys))
     if "probe" in defaults and "probe" not in assumption and "cold_start" not in assumption:
         _put(result, defaults, "probe", defaults["probe"])
+    has_latency = any(w in assumption for w in LATENCY_WORKLOADS)
+    if "latency_of" in defaults and "latency_of" not in assumption and has_latency:
+        _put(result, defaults, "latency_of", defaults["latency_of"])
     return result
 
 

@@ -39,6 +39,23 @@ class Problem:
         return f"{where}: {field}: {self.message}" if field else f"{where}: {self.message}"
 
 
+@dataclass(frozen=True)
+class SpecWarning:
+    """Something valid that will not do what its writer hopes (a check that can never pass);
+    shown by `infratest validate`, never a reason to refuse the file."""
+
+    file: str
+    line: int
+    column: int
+    path: Path
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}: warning:"
+        field = format_path(self.path)
+        return f"{where} {field}: {self.message}" if field else f"{where} {self.message}"
+
+
 class SpecError(Exception):
     """Every problem found in one or more files; ``str()`` lists them one per line."""
 

@@ -14,8 +14,9 @@ from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from infratest.metrics import WORKLOADS
 from infratest.spec.fields import Bytes, ConditionField, Duration, Name, Rate, Ratio, Section
-from infratest.units import Condition
+from infratest.units import Condition, Dimension, format_quantity
 
+LatencyOf = Literal["all", "successful"]
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _NO_BODY = object()
 
@@ -104,13 +105,36 @@ class Traffic(Section):
     user_class: Literal["fast", "http"] = "fast"
 
 
+def _early_stop_fits(
+    start: float, min_duration: float, cap: float, names: str, cap_name: str
+) -> None:
+    """With `until: decided` a pass may stop the run only after `min_duration` of measured
+    time, so that much must fit before the cap."""
+    if start + min_duration > cap:
+        a, b, c = (format_quantity(x, Dimension.DURATION) for x in (start, min_duration, cap))
+        raise ValueError(
+            f"with until: decided, {names} must not exceed {cap_name} ({a} + {b} > {c})"
+        )
+
+
 class LoadSpec(Traffic):
-    """Closed-model load: `users` concurrent users for `duration`."""
+    """Closed-model load: `users` concurrent users for `duration`; checks are monitored while
+    it runs, so a run may stop early (`fail_fast`, `until: decided`)."""
 
     users: int = Field(ge=1)
     duration: Duration = Field(gt=0)
     ramp: Duration = 0.0
     warmup: Duration = Field(default=0.0, description="excluded from the figures")
+    fail_fast: bool = Field(
+        default=True, description="a check that has failed with confidence stops the run"
+    )
+    until: Literal["duration", "decided"] = Field(
+        default="duration",
+        description="decided: also stop once every check is decided (duration is the cap)",
+    )
+    min_duration: Duration = Field(
+        default=5.0, gt=0, description="measured time after warm-up before a pass may stop"
+    )
 
     @model_validator(mode="after")
     def _windows(self) -> LoadSpec:
@@ -118,7 +142,21 @@ class LoadSpec(Traffic):
             raise ValueError("warmup must be shorter than duration")
         if self.ramp > self.duration:
             raise ValueError("ramp must not be longer than duration")
+        if self.until == "decided":
+            _early_stop_fits(
+                self.measure_start,
+                self.min_duration,
+                self.duration,
+                "max(ramp, warmup) + min_duration",
+                "duration",
+            )
         return self
+
+    @property
+    def measure_start(self) -> float:
+        """Seconds from the start of the load to the measured window: the ramp is never
+        measured, and neither is the warm-up."""
+        return max(self.ramp, self.warmup)
 
 
 class ObserveSpec(Section):
@@ -172,6 +210,26 @@ class CapacitySpec(Traffic):
     warmup: Duration = 0.0
     max_steps: int = Field(default=12, ge=2, le=50)
     plan: CapacityPlan | None = None
+    until: Literal["step", "decided"] = Field(
+        default="decided",
+        description="decided: a step ends once its SLO is decided (step is the cap)",
+    )
+    min_duration: Duration = Field(
+        default=2.0, gt=0, description="measured time per step before a pass may end it"
+    )
+    fail_fast: bool = Field(
+        default=True, description="a step whose SLO has failed with confidence ends at once"
+    )
+
+    @model_validator(mode="after")
+    def _windows(self) -> CapacitySpec:
+        if self.warmup >= self.step:
+            raise ValueError("warmup must be shorter than step")
+        if self.until == "decided":
+            _early_stop_fits(
+                self.warmup, self.min_duration, self.step, "warmup + min_duration", "step"
+            )
+        return self
 
 
 class ColdStartSpec(Section):
@@ -330,6 +388,11 @@ class Assumption(Section):
     s3: S3Spec | None = None
     network: NetworkSpec | None = None
     probe: ProbeField = None
+    latency_of: LatencyOf = Field(
+        default="all",
+        description="all: every request sent counts in latency figures (a failure at its "
+        "time to fail); successful: only successful requests",
+    )
     expect: dict[str, ConditionField] = Field(min_length=1)
     line: int = Field(default=0, exclude=True, description="set by the loader")
 
@@ -367,6 +430,9 @@ class Defaults(Section):
         description="load keys; the request mix also feeds sweep, capacity and cold_start",
     )
     probe: Any = None
+    latency_of: LatencyOf | None = Field(
+        default=None, description="for every assumption that does not set its own"
+    )
 
 
 Tag = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", max_length=60)]

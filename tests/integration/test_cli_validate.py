@@ -62,3 +62,18 @@ def test_schema_is_json() -> None:
     assert result.returncode == 0
     assert "assumptions" in json.loads(result.stdout)["properties"]
     assert "targets" in json.loads(run("schema", "--config").stdout)["properties"]
+
+
+def test_warnings_are_located_and_leave_the_exit_status_alone(tmp_path: Path) -> None:
+    path = tmp_path / "doomed.yaml"
+    path.write_text(
+        "target: demo\nassumptions:\n  - name: port\n    network: {target: demo, samples: 50}\n"
+        "    expect:\n      tcp.connect.p99: < 5ms\n"
+    )
+    result = run("validate", str(path))
+    assert result.returncode == 0, result.stderr
+    assert (
+        f"{path}:6:24: warning: assumptions[0].expect.tcp.connect.p99: tcp.connect.p99 can "
+        "never pass with samples: 50: a p99 at 95% confidence needs at least 299 samples"
+    ) in result.stderr
+    assert "1 valid, 0 invalid, 0 problems, 1 warning" in result.stdout

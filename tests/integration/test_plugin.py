@@ -134,17 +134,37 @@ def test_inconclusive_fails_the_gate_unless_told_otherwise(project: pytest.Pytes
     result.stdout.fnmatch_lines(["INCONCLUSIVE*few-samples*"])
 
 
-def test_invalid_scenario_fails_collection_with_file_and_line(project: pytest.Pytester) -> None:
-    (project.path / "scenarios" / "bad.yaml").write_text(
-        "target: svc\nassumptions:\n  - name: x\n    load: {users: 2, duration: 2s,"
-        " requests: [GET /]}\n    expect: {latency.p95: < 200MB}\n"
-    )
-    result = project.runpytest("scenarios/", "--collect-only")
+BAD = (
+    "target: svc\nassumptions:\n  - name: x\n    load: {users: 2, duration: 2s,"
+    " requests: [GET /]}\n    expect: {latency.p95: < 200MB}\n"
+)
+BAD_LINE = "*scenarios/bad.yaml:5:27: assumptions[[]0[]].expect.latency.p95: expected a duration*"
+
+
+def test_an_invalid_scenario_stops_the_session_before_anything_runs(
+    project: pytest.Pytester,
+) -> None:
+    (project.path / "scenarios" / "bad.yaml").write_text(BAD)
+    result = project.runpytest("scenarios/", "--infratest-json=r.json")
     assert result.ret == pytest.ExitCode.INTERRUPTED
-    result.stdout.fnmatch_lines(
-        ["*scenarios/bad.yaml:5:27: assumptions[[]0[]].expect.latency.p95: expected a duration*"]
-    )
+    result.stdout.fnmatch_lines([BAD_LINE, "*Interrupted: 1 error during collection*"])
     assert "Traceback" not in result.stdout.str()
+    data = json.loads((project.path / "r.json").read_text())
+    assert data["assumptions"] == []  # the valid api.yaml was not run either
+
+
+def test_continue_on_collection_errors_runs_the_valid_files_and_still_fails(
+    project: pytest.Pytester,
+) -> None:
+    (project.path / "scenarios" / "bad.yaml").write_text(BAD)
+    result = project.runpytest(
+        "scenarios/", "-k", "fast", "--continue-on-collection-errors", "--infratest-json=r.json"
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines([BAD_LINE])
+    assert "Traceback" not in result.stdout.str()
+    data = json.loads((project.path / "r.json").read_text())
+    assert [(a["name"], a["verdict"]) for a in data["assumptions"]] == [("fast-enough", "pass")]
 
 
 def test_unknown_environment_names_the_problem(project: pytest.Pytester) -> None:

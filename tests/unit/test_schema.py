@@ -22,7 +22,11 @@ def _yaml(path: Path):
 
 @pytest.mark.parametrize(
     "path",
-    [VALID / "format-example.yaml", *sorted((ROOT / "scenarios").glob("*.yaml"))],
+    [
+        VALID / "format-example.yaml",
+        VALID / "early-deciding.yaml",
+        *sorted((ROOT / "scenarios").glob("*.yaml")),
+    ],
     ids=lambda p: p.name,
 )
 def test_valid_scenarios_pass_the_schema(path: Path) -> None:

@@ -163,3 +163,86 @@ def test_every_problem_of_a_file_is_reported(tmp_path: Path) -> None:
         load_scenario(path, load_config(ROOT / "configs" / "local.yaml"))
     lines = sorted(p.line for p in info.value.problems)
     assert lines == [5, 7, 11]
+
+
+def test_early_deciding_keys_and_latency_of_resolve(example_config) -> None:
+    scenario = load_scenario(VALID / "early-deciding.yaml", example_config)
+    decided, full, capacity, full_steps = scenario.assumptions
+    assert decided.load.until == "decided" and decided.load.fail_fast is True
+    assert decided.load.min_duration == 4.0  # from defaults.load
+    assert decided.load.measure_start == 3.0  # max(ramp 2s, warmup 3s): the ramp is unmeasured
+    assert full.load.until == "duration" and full.load.fail_fast is False
+    assert full.load.min_duration == 1.0
+    assert capacity.capacity.until == "decided" and capacity.capacity.min_duration == 3.0
+    assert full_steps.capacity.until == "step" and full_steps.capacity.fail_fast is False
+    assert [a.latency_of for a in scenario.assumptions] == ["all", "successful", "successful", "all"]
+
+
+def test_new_keys_default_to_monitored_runs_of_every_request(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        assumptions:
+          - name: a
+            load: {users: 1, duration: 3s, ramp: 1s, requests: [GET /]}
+            expect: {latency.p95: < 1s}
+          - name: b
+            capacity: {slo: {latency.p95: < 1s}, users: {max: 4}, step: 3s, requests: [GET /]}
+            expect: {capacity.users: ">= 1"}
+          - name: c
+            disk: {path: /tmp}
+            expect: {disk.free: "> 1MB"}
+        """,
+    )
+    load, capacity, disk = load_scenario(path).assumptions
+    assert (load.load.fail_fast, load.load.until, load.load.min_duration) == (True, "duration", 5)
+    assert load.load.measure_start == 1.0
+    assert (capacity.capacity.until, capacity.capacity.min_duration) == ("decided", 2.0)
+    assert capacity.capacity.fail_fast is True
+    assert load.latency_of == capacity.latency_of == disk.latency_of == "all"
+
+
+def test_defaults_latency_of_skips_workloads_without_latency(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        defaults: {latency_of: successful}
+        assumptions:
+          - name: a
+            load: {users: 1, duration: 3s, requests: [GET /]}
+            expect: {latency.p95: < 1s}
+          - name: c
+            disk: {path: /tmp}
+            expect: {disk.free: "> 1MB"}
+        """,
+    )
+    load, disk = load_scenario(path).assumptions
+    assert load.latency_of == "successful" and disk.latency_of == "all"
+
+
+@pytest.mark.parametrize(
+    ("condition", "ok"),
+    [("< 100%", True), ("<= 1", True), ("< 0%", True), ("< 100.1%", False), ("> 2", False)],
+)
+def test_share_bounds_stay_within_0_and_100_percent(
+    tmp_path: Path, condition: str, ok: bool
+) -> None:
+    path = write(
+        tmp_path,
+        f"""\
+        assumptions:
+          - name: a
+            load: {{users: 1, duration: 3s, requests: [GET /]}}
+            expect: {{errors.rate: "{condition}"}}
+          - name: b
+            sweep: {{users: [1, 2], step: 2s, requests: [GET /]}}
+            expect: {{scaling.efficiency: "{condition}"}}
+        """,
+    )
+    if ok:
+        load_scenario(path)
+        return
+    with pytest.raises(SpecError) as info:
+        load_scenario(path)
+    assert [p.line for p in info.value.problems] == [4]  # scaling.efficiency may exceed 100%
+    assert "errors.rate is a share between 0 and 100%" in str(info.value)
