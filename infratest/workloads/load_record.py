@@ -25,6 +25,7 @@ class OutcomeCounts:
     failed: dict[int, int] = field(default_factory=dict)
     timeouts: dict[int, int] = field(default_factory=dict)
     kinds: dict[str, int] = field(default_factory=dict)
+    names: dict[str, int] = field(default_factory=dict)
 
     def add(self, delta: WindowDelta) -> None:
         w = delta.window
@@ -33,6 +34,8 @@ class OutcomeCounts:
         self.timeouts[w] = self.timeouts.get(w, 0) + delta.timeouts
         for kind, count in delta.kinds.items():
             self.kinds[kind] = self.kinds.get(kind, 0) + count
+        for name, count in delta.names.items():
+            self.names[name] = self.names.get(name, 0) + count
 
     def per_window(self, windows: int) -> tuple[np.ndarray, np.ndarray]:
         """(ok, failed) for windows 0..windows-1, zeros where nothing finished."""

@@ -68,6 +68,7 @@ def load_series(record: LoadRecord) -> dict[str, Any]:
         "per_second": per_second_rows(record),
         "requests": request_counts(record),
         "error_kinds": error_kinds(record),
+        "by_name": dict(record.outcomes.names),
         "started_at": record.started_at,
         "measure_start": record.measure_start_s,
         "measure_end": record.measure_end_s,

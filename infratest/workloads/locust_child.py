@@ -156,7 +156,7 @@ class ChildRun:
         if exc is not None:
             status = int(getattr(response, "status_code", 0) or 0)
             failure, example = error_key(status, exc), _example(exc)
-        self.recorder.record(start, latency, failure, example)
+        self.recorder.record(start, latency, failure, example, name)
 
     def execute(self) -> int:
         """Run the plan to the end (or to a signal) and stream what was measured."""

@@ -43,6 +43,7 @@ class _Window:
     failed: int = 0
     timeouts: int = 0
     kinds: dict[str, int] = field(default_factory=dict)
+    names: dict[str, int] = field(default_factory=dict)
 
     def delta(self, window: int) -> WindowDelta:
         return WindowDelta(
@@ -53,6 +54,7 @@ class _Window:
             failed=self.failed,
             timeouts=self.timeouts,
             kinds=self.kinds,
+            names=self.names,
         )
 
 
@@ -74,8 +76,11 @@ class WindowRecorder:
         """The measured window a request started in (negative during warm-up and ramp)."""
         return math.floor(start_s - self.measure_start_s)
 
-    def record(self, start_s: float, latency_s: float, failure: str | None, example: str) -> None:
-        """One finished request: `failure` is its kind ("HTTP 500", "timeout", ...) or None."""
+    def record(
+        self, start_s: float, latency_s: float, failure: str | None, example: str, name: str = ""
+    ) -> None:
+        """One finished request: `failure` is its kind ("HTTP 500", "timeout", ...) or None;
+        `name` is the request's name in the mix."""
         if failure is not None:
             self.first_error = self.first_error or example
             self._remember(failure, example)
@@ -86,6 +91,7 @@ class WindowRecorder:
         window = self._windows.get(index)
         if window is None:
             window = self._windows[index] = _Window()
+        window.names[name] = window.names.get(name, 0) + 1
         if failure is None:
             window.ok += 1
             if window.ok_histogram is None:

@@ -30,6 +30,7 @@ class WindowDelta:
     failed: int
     timeouts: int
     kinds: dict[str, int] = field(default_factory=dict)  # failures by kind ("HTTP 500", ...)
+    names: dict[str, int] = field(default_factory=dict)  # finished requests by request name
 
 
 @dataclass(frozen=True)

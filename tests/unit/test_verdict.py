@@ -84,10 +84,25 @@ def test_a_saturated_generator_cannot_pass() -> None:
     }
     found = _measured(latency_p95=iv(0.05, 0.04, 0.06), generator_cpu_peak=exact(0.97, 0.95))
     found.untrusted = "the load generator was saturated"
+    found.untrusted_except = frozenset({"generator.cpu.peak"})
     outcome = evaluate(expect, found)
     assert outcome.verdict == Verdict.INCONCLUSIVE
     assert "saturated" in outcome.reason
     assert outcome.checks[1].verdict == Verdict.PASS  # its own CPU is measured fine
+
+
+def test_a_saturated_generator_neither_passes_nor_fails_latency_but_errors_stand() -> None:
+    expect = {
+        "latency.p95": parse_condition("< 10ms"),
+        "errors.rate": parse_condition("< 1%"),
+    }
+    found = _measured(latency_p95=iv(0.05, 0.04, 0.06), errors_rate=iv(0.2, 0.15, 0.25))
+    found.untrusted = "the load generator was saturated"
+    found.untrusted_except = frozenset({"errors.rate"})
+    outcome = evaluate(expect, found)
+    verdicts = {c.metric: c.verdict for c in outcome.checks}
+    assert verdicts == {"latency.p95": Verdict.INCONCLUSIVE, "errors.rate": Verdict.FAIL}
+    assert outcome.verdict == Verdict.FAIL
 
 
 def test_a_measurement_error_is_an_error_with_its_reason() -> None:
