@@ -95,7 +95,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    from infratest.terminal import summary_line
+    from infratest.terminal import saved_seconds, summary_line
 
     state = terminalreporter.config.stash.get(STATE_KEY, None)
     if state is None or not state.results:
@@ -103,6 +103,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.section("infratest")
     for result in state.results:
         terminalreporter.write_line(summary_line(result))
+    saved = saved_seconds(state.results)
+    if saved >= 1:
+        terminalreporter.write_line(
+            f"stopping once decided saved {saved:.0f} s of measured load in this run"
+        )
     for label, path in (
         ("results", state.json_path),
         ("HTML report", state.html_path),

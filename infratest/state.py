@@ -3,6 +3,7 @@ runner that owns the targets, and the results gathered so far."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from infratest.spec.problems import SpecError
 if TYPE_CHECKING:
     from infratest.execution import AssumptionResult, Runner
     from infratest.pytest_items import AssumptionItem
+    from infratest.spec.scenario import Assumption
 
 
 class InfratestState:
@@ -75,8 +77,8 @@ class InfratestState:
         from infratest.terminal import ProgressLine
 
         reporter = self.pytest_config.pluginmanager.get_plugin("terminalreporter")
-        load = item.assumption.load
-        if reporter is None or load is None or not reporter.isatty():
+        total = _planned_seconds(item.assumption)
+        if reporter is None or total is None or not reporter.isatty():
             return None
         capture = self.pytest_config.pluginmanager.get_plugin("capturemanager")
 
@@ -90,7 +92,8 @@ class InfratestState:
                 reporter.write(text, flush=True)
 
         resume = f"{item.nodeid.split('::')[0]} " if reporter.verbosity <= 0 else ""
-        return ProgressLine(write, item.assumption.name, load.duration, resume)
+        width = max(shutil.get_terminal_size().columns - 1, 40)
+        return ProgressLine(write, item.assumption.name, total, resume, width)
 
     def document(self, finished: bool, interrupted: bool = False) -> dict[str, Any]:
         """The results document as it stands (see infratest.results.contract)."""
@@ -134,6 +137,17 @@ class InfratestState:
         """Stop every target this session started."""
         if self._runner is not None:
             self._runner.close()
+
+
+def _planned_seconds(assumption: Assumption) -> float | None:
+    """The longest a watched load workload can take, for the live line; None for others."""
+    if assumption.load is not None:
+        return assumption.load.duration
+    if assumption.sweep is not None:
+        return assumption.sweep.step * len(assumption.sweep.users)
+    if assumption.capacity is not None:
+        return assumption.capacity.step * assumption.capacity.max_steps
+    return None
 
 
 class ConfigUnusable(Exception):

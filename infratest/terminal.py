@@ -6,11 +6,12 @@ import math
 import threading
 from typing import TYPE_CHECKING, Any
 
-from infratest.units import Dimension, format_quantity
+from infratest.units import format_quantity
 from infratest.verdict import Check, Verdict, describe_interval
 
 if TYPE_CHECKING:
     from infratest.execution import AssumptionResult
+    from infratest.workloads.monitor import LiveStatus
 
 
 def _measured(check: Check) -> tuple[str, str]:
@@ -51,8 +52,48 @@ def failure_table(result: AssumptionResult) -> str:
         value, interval = _measured(check)
         rows.append([check.metric, check.condition_text, value, interval, check.verdict.value])
     lines = [header, *_table(rows), f"reason: {outcome.reason}"]
+    counts = request_counts_text(result)
+    if counts:
+        lines.append(f"requests: {counts}")
+    stopping = stopping_text(result)
+    if stopping:
+        lines.append(f"stopped: {stopping}")
     lines += [f"note: {note}" for note in result.measurements.notes]
     return "\n".join(lines)
+
+
+def request_counts_text(result: AssumptionResult) -> str:
+    """'400 sent: 360 ok, 40 failed (40 timed out), 0 unanswered' for a load run."""
+    counts = result.measurements.series.get("load", {}).get("requests")
+    if not counts:
+        return ""
+    return (
+        f"{counts['sent']} sent: {counts['ok']} ok, {counts['failed']} failed "
+        f"({counts['timed_out']} timed out), {counts['unanswered']} unanswered"
+    )
+
+
+def stopping_text(result: AssumptionResult) -> str:
+    """How a monitored run ended: 'decided after 3.0 s of 15 s measured (12 s saved)'."""
+    stopping = result.measurements.stopping
+    if stopping is None:
+        return ""
+    planned = f"{stopping.planned_s:.0f} s"
+    if stopping.stopped == "duration":
+        decided = stopping.decided_after_s
+        if decided is not None and stopping.planned_s - decided >= 1:
+            return (
+                f"ran its full {planned}; every check was decided after {decided:.1f} s "
+                "(`until: decided` would stop there)"
+            )
+        return f"ran its full {planned}"
+    word = {"decided": "every check decided", "failed": "a check failed"}.get(
+        stopping.stopped, stopping.stopped
+    )
+    return (
+        f"{word} after {stopping.measured_s:.1f} s of {planned} measured "
+        f"({stopping.saved_s:.0f} s saved)"
+    )
 
 
 def summary_line(result: AssumptionResult) -> str:
@@ -61,11 +102,23 @@ def summary_line(result: AssumptionResult) -> str:
     figures = "; ".join(f"{c.metric} {_measured(c)[0]}" for c in result.outcome.checks)
     if verdict == Verdict.ERROR:
         figures = result.outcome.reason
-    return f"{verdict.value.upper():<12} {result.id}  ({result.duration_s:.1f} s)  {figures}"
+    stopping = result.measurements.stopping
+    early = ""
+    if stopping is not None and stopping.stopped in ("decided", "failed"):
+        early = f", stopped early: {stopping.stopped}, {stopping.saved_s:.0f} s saved"
+    return (
+        f"{verdict.value.upper():<12} {result.id}  ({result.duration_s:.1f} s{early})  {figures}"
+    )
+
+
+def saved_seconds(results: list[AssumptionResult]) -> float:
+    """Measured seconds all monitored runs did not need to spend."""
+    return sum(r.measurements.stopping.saved_s for r in results if r.measurements.stopping)
 
 
 class ProgressLine:
-    """A live status line during long runs: elapsed/total, users, req/s, p95, errors.
+    """A live status line while load runs: elapsed/total, users, req/s, errors, and each
+    check's running interval and verdict so far.
 
     Updates arrive from the load runner's reader thread. The line opens below pytest's own
     line and is redrawn in place, so it is shown on terminals only (in CI logs it would
@@ -73,21 +126,24 @@ class ProgressLine:
     pytest's line resumes under it with `resume` (the file's name).
     """
 
-    def __init__(self, write: Any, label: str, total_s: float, resume: str = "") -> None:
+    def __init__(
+        self, write: Any, label: str, total_s: float, resume: str = "", width: int = 160
+    ) -> None:
         self.write, self.label, self.total_s, self.resume = write, label, total_s, resume
+        self.width = width
         self.lock = threading.Lock()
         self.shown = False
 
-    def __call__(self, update: dict[str, Any]) -> None:
-        if "t" not in update:
-            return
-        p95 = update.get("p95")
-        p95_text = format_quantity(p95, Dimension.DURATION) if p95 is not None else "n/a"
+    def __call__(self, status: LiveStatus) -> None:
+        checks = "; ".join(f"{c.metric} {c.measured} {c.verdict.value}" for c in status.checks)
         text = (
-            f"{self.label}: {update['t']:.0f}/{self.total_s:.0f} s, "
-            f"{update.get('users', 0)} users, {update.get('rps', 0):.0f} req/s, "
-            f"p95 {p95_text}, {update.get('errors', 0)} errors"
+            f"{self.label}: {status.t:.0f}/{self.total_s:.0f} s, {status.users} users, "
+            f"{status.rps:.0f} req/s, {status.errors} errors"
         )
+        if checks:
+            text += f" | {checks}"
+        if len(text) > self.width:
+            text = text[: self.width - 1] + "…"
         with self.lock:
             self.write(f"\r\x1b[2K{text}" if self.shown else f"\n{text}")
             self.shown = True

@@ -171,7 +171,8 @@ class LatencyWindows:
         return _WindowSeries(windows, inv[:n_slots], inv[n_slots:])
 
     def _spread(self, positions: np.ndarray, per: np.ndarray, size: int) -> np.ndarray:
-        return np.bincount(positions, weights=per, minlength=size)
+        # float even when empty (bincount of nothing is an int array)
+        return np.bincount(positions, weights=per, minlength=size).astype(float)
 
     def per_window(self) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
         """Each window's own histogram (window, distinct values ascending, counts), in window
