@@ -11,13 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from infratest.hosts import HostNotAllowed
 from infratest.measurements import MeasurementError, Measurements
 from infratest.observation import start_observation
 from infratest.results.contract import utc_timestamp
 from infratest.spec.checks import SHARED_TARGET_WORKLOADS
 from infratest.spec.config import Config, TargetConfig
 from infratest.spec.scenario import Assumption, Scenario
-from infratest.targets import HostNotAllowed, Target, TargetError, TargetPool, TargetSpec
+from infratest.targets import Target, TargetError, TargetPool, TargetSpec
 from infratest.verdict import Outcome, error_outcome, evaluate
 from infratest.workloads.context import Progress, WorkloadContext
 

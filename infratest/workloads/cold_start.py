@@ -13,7 +13,8 @@ import psutil
 from infratest.measurements import MeasurementError, Measurements
 from infratest.spec.scenario import RequestSpec
 from infratest.stats import Interval, exact, mean_interval, quantile_interval
-from infratest.targets import ManagedProcess, TargetError
+from infratest.targets import TargetError
+from infratest.targets.managed import ManagedProcess
 from infratest.workloads.context import WorkloadContext
 from infratest.workloads.load import plan_request
 

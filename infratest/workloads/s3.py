@@ -28,10 +28,10 @@ from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 from s3transfer.exceptions import RetriesExceededError
 from s3transfer.utils import ChunksizeAdjuster
 
+from infratest.hosts import host_of
 from infratest.measurements import MeasurementError, Measurements
 from infratest.spec.scenario import S3Spec
 from infratest.stats import exact, quantile_interval
-from infratest.targets import host_of
 from infratest.units import Dimension, format_quantity
 from infratest.workloads.disk import chunk_throughput_interval
 
