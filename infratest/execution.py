@@ -57,8 +57,8 @@ def _network(ctx: WorkloadContext) -> Measurements:
     spec = ctx.assumption.network
     assert spec is not None
     if spec.target is not None:
-        spec = spec.at(ctx.runner.pool.get(spec.target).url)
-    return run_network(spec, ctx.confidence, ctx.runner.config.allow.hosts)
+        spec = spec.at(ctx.targets.get(spec.target).url)
+    return run_network(spec, ctx.confidence, ctx.allow_hosts)
 
 
 def _s3(ctx: WorkloadContext) -> Measurements:
@@ -149,7 +149,9 @@ class Runner:
                 f"the {assumption.workload} workload is not available in this version of infratest"
             )
         target = self.pool.get(scenario.target) if _needs_target(assumption) else None
-        ctx = WorkloadContext(scenario, assumption, target, self, progress)
+        ctx = WorkloadContext(
+            scenario, assumption, target, self.pool, self.pool.allow_hosts, progress
+        )
         observation = start_observation(assumption, target)
         try:
             found = workload(ctx)

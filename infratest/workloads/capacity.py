@@ -13,12 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from infratest.execution import WorkloadContext
 from infratest.measurements import Measurements
 from infratest.spec.scenario import CapacityPlan, CapacitySpec, UserRange
 from infratest.stats import Interval, exact
 from infratest.units import Condition, Dimension, format_quantity
 from infratest.verdict import Verdict, evaluate
+from infratest.workloads.context import WorkloadContext
 from infratest.workloads.sweep import Step, generator_figures, json_float, run_step
 
 TOLERANCE = 0.10  # stop bisecting once the bracket is within 10% of its lower end

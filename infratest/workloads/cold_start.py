@@ -78,7 +78,7 @@ def _launch_once(ctx: WorkloadContext, index: int) -> dict[str, float]:
     spec = ctx.assumption.cold_start
     assert spec is not None and ctx.scenario.target is not None
     request = spec.requests[0] if spec.requests else None
-    proc = ctx.runner.pool.launch_fresh(ctx.scenario.target)
+    proc = ctx.targets.launch_fresh(ctx.scenario.target)
     try:
         times = proc.wait_ready()
         rss = _tree_rss(proc.pid)

@@ -11,10 +11,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from infratest.execution import WorkloadContext
 from infratest.measurements import MeasurementError, Measurements
 from infratest.spec.scenario import SweepSpec, Traffic
 from infratest.stats import Interval, UslFit, exact, fit_usl, ratio_interval
+from infratest.workloads.context import WorkloadContext
 from infratest.workloads.load import (
     Progress,
     build_plan,
