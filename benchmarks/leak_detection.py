@@ -33,7 +33,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # so `tests.support` imports and this checkout is used
 
 from infratest.stats import Interval  # noqa: E402
-from infratest.targets import install_signal_handlers  # noqa: E402
+from infratest.targets.signals import install_signal_handlers  # noqa: E402
 from infratest.verdict import Verdict, decide  # noqa: E402
 from tests.support.assumptions import behaviour_config, run_assumption  # noqa: E402
 

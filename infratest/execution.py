@@ -12,13 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from infratest.hosts import HostNotAllowed
 from infratest.measurements import MeasurementError, Measurements
 from infratest.observation import start_observation
 from infratest.results.contract import utc_timestamp
 from infratest.spec.checks import SHARED_TARGET_WORKLOADS
 from infratest.spec.config import Config, TargetConfig
 from infratest.spec.scenario import Assumption, Scenario
-from infratest.targets import HostNotAllowed, Target, TargetError, TargetPool, TargetSpec
+from infratest.targets import Target, TargetError, TargetPool, TargetSpec
 from infratest.verdict import Outcome, error_outcome, evaluate
 from infratest.workloads.context import Progress, WorkloadContext
 
@@ -56,8 +57,8 @@ def _network(ctx: WorkloadContext) -> Measurements:
     spec = ctx.assumption.network
     assert spec is not None
     if spec.target is not None:
-        spec = spec.at(ctx.runner.pool.get(spec.target).url)
-    return run_network(spec, ctx.confidence, ctx.runner.config.allow.hosts)
+        spec = spec.at(ctx.targets.get(spec.target).url)
+    return run_network(spec, ctx.confidence, ctx.allow_hosts)
 
 
 def _s3(ctx: WorkloadContext) -> Measurements:
@@ -148,7 +149,9 @@ class Runner:
                 f"the {assumption.workload} workload is not available in this version of infratest"
             )
         target = self.pool.get(scenario.target) if _needs_target(assumption) else None
-        ctx = WorkloadContext(scenario, assumption, target, self, progress)
+        ctx = WorkloadContext(
+            scenario, assumption, target, self.pool, self.pool.allow_hosts, progress
+        )
         observation = start_observation(assumption, target)
         try:
             found = workload(ctx)

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import base64
 import html
-import math
 from typing import Any
 
-from infratest.results.markdown import (
+from infratest.results.plots import load_steps, plots_for, series
+from infratest.results.view import (
+    VERDICTS,
+    Entry,
     capacity_facts,
     check_headroom,
     check_line,
     checks,
     condition_text,
     counts_text,
+    duration_text,
     entries,
     headroom_text,
     is_capacity,
@@ -26,9 +29,6 @@ from infratest.results.markdown import (
     quantity,
     run_warning,
 )
-from infratest.results.plots import load_steps, number, plots_for, series
-
-Entry = dict[str, Any]
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;
@@ -54,7 +54,7 @@ border:1px solid #d0d7de}
 code{font-size:12px;white-space:nowrap}code.long{white-space:normal;word-break:break-all}
 """
 
-KNOWN = {"pass", "fail", "inconclusive", "error"}
+KNOWN = set(VERDICTS)
 
 
 def _e(text: Any) -> str:
@@ -94,10 +94,8 @@ def _verdict_table(doc: dict[str, Any]) -> str:
     rows = []
     for index, entry in enumerate(entries(doc)):
         figures = "<br>".join(_e(check_line(c)) for c in checks(entry)) or _e(entry.get("reason"))
-        seconds = number(entry.get("duration_s"))
         link = f'<a href="#a{index}">{_e(entry.get("id", "?"))}</a>'
-        took = f"{seconds:.1f} s" if math.isfinite(seconds) else ""
-        rows.append([_badge(entry.get("verdict")), link, figures, took])
+        rows.append([_badge(entry.get("verdict")), link, figures, duration_text(entry)])
     table = _table(["Verdict", "Assumption", "Key figures", "Time"], rows)
     return f"<section><h2>Verdicts</h2>{table}</section>"
 
@@ -205,8 +203,8 @@ def _plots(entry: Entry) -> str:
 
 def _where(entry: Entry) -> str:
     place = f"{entry.get('file') or '?'}:{entry.get('line') or '?'}"
-    seconds = number(entry.get("duration_s"))
-    took = f" · {seconds:.1f} s" if math.isfinite(seconds) else ""
+    duration = duration_text(entry)
+    took = f" · {duration}" if duration else ""
     return (
         f'<p class="meta">{_e(place)} · target {_e(entry.get("target") or "-")} · workload '
         f"{_e(entry.get('workload') or '-')} · started {_e(entry.get('started_at'))}{took}</p>"

@@ -1,256 +1,30 @@
 """The Markdown summary of a results document, sized for a CI job summary
 ($GITHUB_STEP_SUMMARY): status first, one row per assumption, capacity, then why things failed.
 
-The plain-text phrases (overall status, measured values, headroom, capacity facts) live here
-and the HTML report reuses them, so both reports say the same thing in the same words. Like
-every renderer it reads only the document: nothing is measured again.
+Only Markdown syntax lives here; the words come from the view model shared with the HTML
+report. Like every renderer it reads only the document: nothing is measured again.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
-from infratest.metrics import METRICS
-from infratest.results.plots import (
-    STEP_KEYS,
-    capacity_users,
-    load_steps,
-    metric_value,
-    number,
-    series,
+from infratest.results.view import (
+    capacity_facts,
+    check_line,
+    checks,
+    counts_text,
+    duration_text,
+    entries,
+    is_capacity,
+    overall_status,
+    provenance_rows,
+    run_warning,
 )
-from infratest.units import Dimension, QuantityError, format_quantity, parse_condition
 
-Entry = dict[str, Any]
-VERDICTS = ("pass", "fail", "inconclusive", "error")
-# The overall status is the worst verdict present: a false assumption outranks an unchecked one.
-SEVERITY = ("fail", "error", "inconclusive", "pass")
 MAX_NOTES = 5
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
-
-
-def entries(doc: dict[str, Any]) -> list[Entry]:
-    """The assumption entries, ignoring anything malformed."""
-    found = doc.get("assumptions")
-    return [e for e in found if isinstance(e, dict)] if isinstance(found, list) else []
-
-
-def verdict_counts(doc: dict[str, Any]) -> dict[str, int]:
-    """Assumptions per verdict, counted from the entries so the table and heading agree."""
-    counts: dict[str, int] = {}
-    for entry in entries(doc):
-        verdict = str(entry.get("verdict", "error"))
-        counts[verdict] = counts.get(verdict, 0) + 1
-    return counts
-
-
-def overall_status(doc: dict[str, Any]) -> str:
-    """PASS only when every assumption passed; otherwise the worst verdict present."""
-    counts = verdict_counts(doc)
-    if not counts:
-        return "NO ASSUMPTIONS"
-    worst = next((v for v in SEVERITY if counts.get(v)), None)
-    return (worst or "error").upper()
-
-
-def counts_text(doc: dict[str, Any]) -> str:
-    """'3 pass · 1 fail · 1 error' in a fixed order, unknown verdicts last."""
-    counts = verdict_counts(doc)
-    order = [*VERDICTS, *sorted(set(counts) - set(VERDICTS))]
-    return " · ".join(f"{counts[v]} {v}" for v in order if counts.get(v))
-
-
-def run_warning(doc: dict[str, Any]) -> str | None:
-    """Why the results may be partial, or None for a complete run."""
-    if doc.get("interrupted"):
-        return "the run was interrupted: results are incomplete"
-    if doc.get("complete") is False:
-        return "the run did not finish: results are incomplete"
-    return None
-
-
-def quantity(metric: str, value: Any) -> str:
-    """An SI value of `metric` in human units; null is 'n/a'."""
-    figure = number(value)
-    if math.isnan(figure):
-        return "n/a"
-    dimension = METRICS[metric].dimension if metric in METRICS else Dimension.NUMBER
-    return format_quantity(figure, dimension)
-
-
-def condition_text(check: Entry) -> str:
-    """'< 200ms'; a null bound is an infinite one."""
-    bound = check.get("bound")
-    shown = "∞" if bound is None else quantity(str(check.get("metric")), bound)
-    return f"{check.get('op', '?')} {shown}"
-
-
-def measured_text(metric: str, figure: Entry) -> str:
-    """'41.2ms (95% CI 39.8ms..43.1ms)', just the value when there is no interval."""
-    value = quantity(metric, figure.get("value"))
-    low, high = figure.get("ci_low"), figure.get("ci_high")
-    if value == "n/a" or low is None or high is None or low == high:
-        return value
-    confidence = number(figure.get("confidence"))
-    level = f"{confidence:.0%} CI" if math.isfinite(confidence) else "CI"
-    return f"{value} ({level} {quantity(metric, low)}..{quantity(metric, high)})"
-
-
-def headroom_of(value: Any, op: Any, bound: Any) -> float | None:
-    """How far a value is from its bound, in % of the bound: positive is room left."""
-    value, bound = number(value), number(bound)
-    if not (math.isfinite(value) and math.isfinite(bound)) or bound == 0:
-        return None
-    if op in ("<", "<="):
-        return (bound - value) / abs(bound) * 100.0
-    if op in (">", ">="):
-        return (value - bound) / abs(bound) * 100.0
-    return None
-
-
-def headroom_text(percent: float | None) -> str:
-    """'+79%' / '-12%' (over the bound) / 'n/a'."""
-    if percent is None:
-        return "n/a"
-    return f"{percent:+.1f}%" if abs(percent) < 10 else f"{percent:+.0f}%"
-
-
-def check_headroom(check: Entry) -> float | None:
-    """Headroom of one check's point estimate against its bound."""
-    return headroom_of(check.get("value"), check.get("op"), check.get("bound"))
-
-
-def check_line(check: Entry) -> str:
-    """'latency.p95 41.2ms vs < 200ms (headroom +79%)' — the key figure of one check."""
-    metric = str(check.get("metric", "?"))
-    line = f"{metric} {quantity(metric, check.get('value'))} vs {condition_text(check)}"
-    room = check_headroom(check)
-    return line if room is None else f"{line} (headroom {headroom_text(room)})"
-
-
-def checks(entry: Entry) -> list[Entry]:
-    """An assumption's checks, ignoring anything malformed."""
-    found = entry.get("checks")
-    return [c for c in found if isinstance(c, dict)] if isinstance(found, list) else []
-
-
-def is_capacity(entry: Entry) -> bool:
-    """Capacity searches and sweeps get the capacity section."""
-    return entry.get("workload") in ("capacity", "sweep") or bool(load_steps(entry)[1])
-
-
-def _metric_text(entry: Entry, name: str) -> str:
-    figure = (entry.get("metrics") or {}).get(name)
-    return measured_text(name, figure) if isinstance(figure, dict) else "n/a"
-
-
-def _slo_headroom(entry: Entry, slo: dict[str, Any], users: float | None) -> list[str]:
-    step = next((s for s in load_steps(entry)[1] if number(s.get("users")) == users), None)
-    lines = []
-    for metric, text in slo.items():
-        key = STEP_KEYS.get(metric)
-        if step is None or key is None:
-            continue
-        try:
-            condition = parse_condition(str(text))
-        except QuantityError:
-            continue
-        room = headroom_of(step.get(key), condition.op, condition.bound)
-        value = quantity(metric, step.get(key))
-        lines.append(f"{metric} {value} vs {text}: {headroom_text(room)}")
-    return lines
-
-
-def _plan_facts(plan: Any) -> list[tuple[str, str]]:
-    if not isinstance(plan, dict):
-        return []
-    rate = quantity("throughput", plan.get("rate"))
-    spare = quantity("errors.rate", plan.get("headroom"))  # a ratio, shown as %
-    replicas = plan.get("replicas")
-    each = quantity("throughput", plan.get("per_replica_throughput"))
-    shown = "n/a" if replicas is None else f"{replicas} ({each} per replica)"
-    return [("Planned rate", f"{rate} with {spare} headroom"), ("Replicas for that rate", shown)]
-
-
-def _capacity_facts(entry: Entry) -> list[tuple[str, str]]:
-    found = series(entry, "capacity")
-    users = capacity_users(entry)
-    tried = bool(load_steps(entry)[1])
-    limit = f"{users:g} users" if users is not None else "no load tried met the SLO"
-    facts = [("Maximum load under the SLO", limit if users is not None or tried else "n/a")]
-    facts.append(("Throughput at that load", _metric_text(entry, "capacity.throughput")))
-    slo = found.get("slo") if isinstance(found.get("slo"), dict) else {}
-    if slo:
-        facts.append(("SLO", "; ".join(f"{k} {v}" for k, v in slo.items())))
-        rooms = _slo_headroom(entry, slo, users)
-        if rooms:
-            facts.append(("SLO headroom at that load", "; ".join(rooms)))
-    bracket = found.get("bracket")
-    if isinstance(bracket, list) and len(bracket) == 2:
-        met = "none" if bracket[0] is None else f"{bracket[0]} users"
-        missed = "none tried" if bracket[1] is None else f"{bracket[1]} users"
-        facts.append(("Search bracket", f"largest met: {met}; smallest missed: {missed}"))
-    return facts + _plan_facts(found.get("plan"))
-
-
-def _usl_text(usl: Any) -> str:
-    if not isinstance(usl, dict):
-        return "not fitted"
-    if not usl.get("ok"):
-        return f"not usable: {usl.get('reason') or 'no reason given'}"
-    peak = quantity("usl.peak_throughput", usl.get("peak_throughput"))
-    users = quantity("usl.peak_users", usl.get("peak_users"))
-    fit = ", ".join(f"{k}={number(usl.get(k)):.3g}" for k in ("sigma", "kappa", "r2"))
-    if users == "n/a":
-        return f"no peak: throughput keeps rising ({fit})"
-    return f"peak {peak if peak != 'n/a' else 'throughput'} at {users} users ({fit})"
-
-
-def _sweep_facts(entry: Entry) -> list[tuple[str, str]]:
-    steps = load_steps(entry)[1]
-    best = max(steps, key=lambda s: _finite_or(s.get("throughput")), default=None)
-    peak = "n/a"
-    if best is not None and math.isfinite(number(best.get("throughput"))):
-        peak = f"{quantity('throughput', best.get('throughput'))} at {best.get('users')} users"
-    return [
-        ("Peak measured throughput", peak),
-        ("USL fit", _usl_text(series(entry, "sweep").get("usl"))),
-        ("Scaling efficiency", _metric_text(entry, "scaling.efficiency")),
-    ]
-
-
-def _finite_or(value: Any) -> float:
-    figure = number(value)
-    return figure if math.isfinite(figure) else -math.inf
-
-
-def capacity_facts(entry: Entry) -> list[tuple[str, str]]:
-    """Label/value pairs of a capacity search or sweep; [] for other assumptions."""
-    if not is_capacity(entry):
-        return []
-    if not load_steps(entry)[1] and not entry.get("metrics"):
-        return [("No figures", str(entry.get("reason") or "nothing was measured"))]
-    is_search = series(entry, "capacity") or entry.get("workload") == "capacity"
-    if is_search or math.isfinite(metric_value(entry, "capacity.users")):
-        return _capacity_facts(entry)
-    return _sweep_facts(entry)
-
-
-def provenance_rows(doc: dict[str, Any]) -> list[tuple[str, str]]:
-    """The provenance block flattened to rows; scenario files get one row each."""
-    found = doc.get("provenance")
-    if not isinstance(found, dict):
-        return []
-    rows = []
-    for key, value in found.items():
-        if isinstance(value, dict):
-            rows += [(f"{key}: {name}", str(digest)) for name, digest in value.items()]
-        else:
-            rows.append((str(key), "" if value is None else str(value)))
-    times = [(key, str(doc[key])) for key in ("started_at", "finished_at") if doc.get(key)]
-    return rows + [row for row in times if row[0] not in found]
 
 
 def md(text: Any) -> str:
@@ -276,8 +50,7 @@ def _verdict_table(doc: dict[str, Any]) -> str:
     rows = ["| Verdict | Assumption | Key figures | Time |", "| --- | --- | --- | --- |"]
     for entry in entries(doc):
         figures = "<br>".join(md(check_line(c)) for c in checks(entry)) or "—"
-        seconds = number(entry.get("duration_s"))
-        took = f"{seconds:.1f} s" if math.isfinite(seconds) else ""
+        took = duration_text(entry)
         verdict = md(str(entry.get("verdict", "error")).upper())
         rows.append(f"| {verdict} | {md(entry.get('id', '?'))} | {figures} | {took} |")
     return "\n".join(rows)

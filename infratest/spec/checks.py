@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from infratest.hosts import HostNotAllowed, check_allowed
 from infratest.metrics import METRICS, produced_by
 from infratest.spec.config import Config, TargetConfig
 from infratest.spec.errors import suggest
 from infratest.spec.problems import Path
 from infratest.spec.scenario import Assumption, ProbeSpec, Scenario
-from infratest.targets import HostNotAllowed, check_allowed
 from infratest.units import Condition, Dimension, describe, fits, format_quantity
 
 Finding = tuple[Path, str]

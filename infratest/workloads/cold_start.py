@@ -13,7 +13,8 @@ import psutil
 from infratest.measurements import MeasurementError, Measurements
 from infratest.spec.scenario import RequestSpec
 from infratest.stats import Interval, exact, mean_interval, quantile_interval
-from infratest.targets import ManagedProcess, TargetError
+from infratest.targets import TargetError
+from infratest.targets.managed import ManagedProcess
 from infratest.workloads.context import WorkloadContext
 from infratest.workloads.load import plan_request
 
@@ -77,7 +78,7 @@ def _launch_once(ctx: WorkloadContext, index: int) -> dict[str, float]:
     spec = ctx.assumption.cold_start
     assert spec is not None and ctx.scenario.target is not None
     request = spec.requests[0] if spec.requests else None
-    proc = ctx.runner.pool.launch_fresh(ctx.scenario.target)
+    proc = ctx.targets.launch_fresh(ctx.scenario.target)
     try:
         times = proc.wait_ready()
         rss = _tree_rss(proc.pid)

@@ -1,29 +1,42 @@
-"""What every workload receives: the assumption, its target, the session's runner, and a
-progress callback. Kept apart from the runner so workloads never import it."""
+"""What every workload receives: the assumption, its target, the few session capabilities a
+workload may use (resolving or launching targets, the host allow-list) and a progress callback.
+Workloads depend on this module only, never on the runner that builds it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from infratest.spec.scenario import Assumption, Scenario
 from infratest.targets import Target
-
-if TYPE_CHECKING:
-    from infratest.execution import Runner
+from infratest.targets.managed import ManagedProcess
 
 Progress = Callable[[dict[str, Any]], None]
 
 
+class TargetResolver(Protocol):
+    """The session's targets as a workload sees them (the runner's TargetPool in practice)."""
+
+    def get(self, name: str) -> Target:
+        """The shared, ready instance of a config target."""
+        ...
+
+    def launch_fresh(self, name: str) -> ManagedProcess:
+        """A new, separate, started (not yet ready) instance of a managed target."""
+        ...
+
+
 @dataclass
 class WorkloadContext:
-    """What a workload needs: the assumption, its target (if any) and where to report."""
+    """What a workload needs: the assumption, its target (if any), other targets by name, where
+    traffic may go, and where to report progress."""
 
     scenario: Scenario
     assumption: Assumption
     target: Target | None
-    runner: Runner
+    targets: TargetResolver
+    allow_hosts: tuple[str, ...]
     progress: Progress | None = None
 
     @property

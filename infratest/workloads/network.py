@@ -20,10 +20,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from infratest.hosts import HostNotAllowed, check_allowed
 from infratest.measurements import MeasurementError, Measurements
 from infratest.spec.scenario import NetworkSpec
 from infratest.stats import mean_interval, quantile_interval
-from infratest.targets import HostNotAllowed, check_allowed
 
 __all__ = ["RUN_LIMIT_S", "Attempt", "Sampling", "run_network", "sample", "split_hostport"]
 

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import boto3
 import botocore.session
@@ -28,15 +28,13 @@ from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 from s3transfer.exceptions import RetriesExceededError
 from s3transfer.utils import ChunksizeAdjuster
 
+from infratest.hosts import host_of
 from infratest.measurements import MeasurementError, Measurements
 from infratest.spec.scenario import S3Spec
 from infratest.stats import exact, quantile_interval
-from infratest.targets import host_of
 from infratest.units import Dimension, format_quantity
+from infratest.workloads.context import WorkloadContext
 from infratest.workloads.disk import chunk_throughput_interval
-
-if TYPE_CHECKING:  # execution imports the workloads, so only type checkers import it here
-    from infratest.execution import WorkloadContext
 
 __all__ = ["SCRATCH_PREFIX", "run_s3", "run_s3_workload"]
 
@@ -496,7 +494,7 @@ def run_s3_workload(ctx: WorkloadContext) -> Measurements:
     endpoint_url = None
     if spec.target is not None:
         try:
-            endpoint_url = ctx.runner.pool.get(spec.target).url
+            endpoint_url = ctx.targets.get(spec.target).url
         except KeyError as exc:
             raise MeasurementError(str(exc.args[0])) from None
     return run_s3(spec, confidence=ctx.confidence, endpoint_url=endpoint_url)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from infratest.execution import AssumptionResult
+from infratest.hosts import free_port
 from infratest.spec.config import Config
-from infratest.targets import free_port
 from infratest.verdict import Verdict
 from tests.support.assumptions import behaviour_config, run_assumption
 

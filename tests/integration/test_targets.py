@@ -22,13 +22,9 @@ import psutil
 import pytest
 
 import infratest
-from infratest.targets import (
-    HostNotAllowed,
-    ManagedProcess,
-    TargetError,
-    TargetPool,
-    TargetSpec,
-)
+from infratest.hosts import HostNotAllowed
+from infratest.targets import TargetError, TargetPool, TargetSpec
+from infratest.targets.managed import ManagedProcess
 
 REPO_ROOT = Path(infratest.__file__).resolve().parents[1]
 LOOPBACK = ["127.0.0.1", "localhost", "::1"]
@@ -373,7 +369,8 @@ def test_disallowed_managed_target_is_not_launched(tmp_path: Path) -> None:
 
 INTERRUPTED_SCRIPT = """
 import sys, time
-from infratest.targets import TargetPool, TargetSpec, install_signal_handlers
+from infratest.targets import TargetPool, TargetSpec
+from infratest.targets.signals import install_signal_handlers
 
 mode = sys.argv[1]
 if mode == "handlers":

@@ -15,8 +15,9 @@ import pytest
 
 from infratest.results import plots
 from infratest.results.html import render_html
-from infratest.results.markdown import check_headroom, render_markdown
+from infratest.results.markdown import render_markdown
 from infratest.results.render import write_reports
+from infratest.results.view import check_headroom
 
 IMG = '<img src="data:image/png;base64,'
 HOSTILE = "server said <script>alert('x')</script> | & more"

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from infratest.targets import HostNotAllowed, TargetSpec, check_allowed, free_port, host_of
+from infratest.hosts import HostNotAllowed, check_allowed, free_port, host_of
+from infratest.targets import TargetSpec
 
 LOOPBACK = ["127.0.0.1", "localhost", "::1"]
 
