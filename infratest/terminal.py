@@ -6,6 +6,7 @@ import math
 import threading
 from typing import TYPE_CHECKING, Any
 
+from infratest.results.view import request_counts_text, stopping_text
 from infratest.units import format_quantity
 from infratest.verdict import Check, Verdict, describe_interval
 
@@ -52,48 +53,15 @@ def failure_table(result: AssumptionResult) -> str:
         value, interval = _measured(check)
         rows.append([check.metric, check.condition_text, value, interval, check.verdict.value])
     lines = [header, *_table(rows), f"reason: {outcome.reason}"]
-    counts = request_counts_text(result)
+    entry = result.to_dict()
+    counts = request_counts_text(entry)
     if counts:
         lines.append(f"requests: {counts}")
-    stopping = stopping_text(result)
+    stopping = stopping_text(entry)
     if stopping:
         lines.append(f"stopped: {stopping}")
     lines += [f"note: {note}" for note in result.measurements.notes]
     return "\n".join(lines)
-
-
-def request_counts_text(result: AssumptionResult) -> str:
-    """'400 sent: 360 ok, 40 failed (40 timed out), 0 unanswered' for a load run."""
-    counts = result.measurements.series.get("load", {}).get("requests")
-    if not counts:
-        return ""
-    return (
-        f"{counts['sent']} sent: {counts['ok']} ok, {counts['failed']} failed "
-        f"({counts['timed_out']} timed out), {counts['unanswered']} unanswered"
-    )
-
-
-def stopping_text(result: AssumptionResult) -> str:
-    """How a monitored run ended: 'decided after 3.0 s of 15 s measured (12 s saved)'."""
-    stopping = result.measurements.stopping
-    if stopping is None:
-        return ""
-    planned = f"{stopping.planned_s:.0f} s"
-    if stopping.stopped == "duration":
-        decided = stopping.decided_after_s
-        if decided is not None and stopping.planned_s - decided >= 1:
-            return (
-                f"ran its full {planned}; every check was decided after {decided:.1f} s "
-                "(`until: decided` would stop there)"
-            )
-        return f"ran its full {planned}"
-    word = {"decided": "every check decided", "failed": "a check failed"}.get(
-        stopping.stopped, stopping.stopped
-    )
-    return (
-        f"{word} after {stopping.measured_s:.1f} s of {planned} measured "
-        f"({stopping.saved_s:.0f} s saved)"
-    )
 
 
 def summary_line(result: AssumptionResult) -> str:
@@ -106,9 +74,7 @@ def summary_line(result: AssumptionResult) -> str:
     early = ""
     if stopping is not None and stopping.stopped in ("decided", "failed"):
         early = f", stopped early: {stopping.stopped}, {stopping.saved_s:.0f} s saved"
-    return (
-        f"{verdict.value.upper():<12} {result.id}  ({result.duration_s:.1f} s{early})  {figures}"
-    )
+    return f"{verdict.value.upper():<12} {result.id}  ({result.duration_s:.1f} s{early})  {figures}"
 
 
 def saved_seconds(results: list[AssumptionResult]) -> float:

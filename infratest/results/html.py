@@ -27,7 +27,9 @@ from infratest.results.view import (
     overall_status,
     provenance_rows,
     quantity,
+    request_counts_text,
     run_warning,
+    stopping_text,
 )
 
 CSS = """
@@ -205,9 +207,12 @@ def _where(entry: Entry) -> str:
     place = f"{entry.get('file') or '?'}:{entry.get('line') or '?'}"
     duration = duration_text(entry)
     took = f" · {duration}" if duration else ""
+    facts = [text for text in (request_counts_text(entry), stopping_text(entry)) if text]
+    more = "".join(f'<p class="meta">{_e(text)}</p>' for text in facts)
     return (
         f'<p class="meta">{_e(place)} · target {_e(entry.get("target") or "-")} · workload '
         f"{_e(entry.get('workload') or '-')} · started {_e(entry.get('started_at'))}{took}</p>"
+        f"{more}"
     )
 
 

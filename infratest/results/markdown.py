@@ -21,6 +21,7 @@ from infratest.results.view import (
     overall_status,
     provenance_rows,
     run_warning,
+    saved_seconds,
 )
 
 MAX_NOTES = 5
@@ -40,6 +41,9 @@ def _heading(doc: dict[str, Any]) -> str:
     host = f" on {md(doc['host'])}" if doc.get("host") else ""
     config = f", config {md(doc['config'])}" if doc.get("config") else ""
     lines += ["", f"Run {md(times)}{host}{config} (infratest {md(doc.get('infratest_version'))})"]
+    saved = saved_seconds(doc)
+    if saved >= 1:
+        lines += ["", f"Stopping once decided saved {saved:.0f} s of measured load."]
     warning = run_warning(doc)
     if warning:
         lines += ["", f"> **Warning:** {warning}"]

@@ -76,9 +76,58 @@ def run_warning(doc: dict[str, Any]) -> str | None:
 
 
 def duration_text(entry: Entry) -> str:
-    """'12.3 s' for an assumption's run time; '' when it was not recorded."""
+    """'12.3 s' for an assumption's run time ('12.3 s, 10 s saved' when it stopped early);
+    '' when it was not recorded."""
     seconds = number(entry.get("duration_s"))
-    return f"{seconds:.1f} s" if math.isfinite(seconds) else ""
+    if not math.isfinite(seconds):
+        return ""
+    saved = saved_seconds_of(entry)
+    return f"{seconds:.1f} s, {saved:.0f} s saved" if saved >= 1 else f"{seconds:.1f} s"
+
+
+def saved_seconds_of(entry: Entry) -> float:
+    """Measured seconds a monitored run did not spend because it stopped once decided."""
+    if entry.get("stopped") not in ("decided", "failed"):
+        return 0.0
+    planned, measured = number(entry.get("planned_s")), number(entry.get("measured_s"))
+    return max(planned - measured, 0.0) if math.isfinite(planned - measured) else 0.0
+
+
+def saved_seconds(doc: dict[str, Any]) -> float:
+    """Measured seconds saved over the whole run."""
+    return sum(saved_seconds_of(entry) for entry in entries(doc))
+
+
+def stopping_text(entry: Entry) -> str:
+    """How a monitored run ended: 'every check decided after 3.0 s of 15 s measured (12 s
+    saved)', or that it ran its full duration and when it was decided; '' for others."""
+    stopped = entry.get("stopped")
+    if not stopped:
+        return ""
+    planned = f"{number(entry.get('planned_s')):.0f} s"
+    if stopped == "duration":
+        decided = number(entry.get("decided_after_s"))
+        if math.isfinite(decided) and number(entry.get("planned_s")) - decided >= 1:
+            return (
+                f"ran its full {planned}; every check was decided after {decided:.1f} s "
+                "(`until: decided` would stop there)"
+            )
+        return f"ran its full {planned}"
+    word = {"decided": "every check decided", "failed": "a check failed"}.get(stopped, stopped)
+    measured = number(entry.get("measured_s"))
+    saved = saved_seconds_of(entry)
+    return f"{word} after {measured:.1f} s of {planned} measured ({saved:.0f} s saved)"
+
+
+def request_counts_text(entry: Entry) -> str:
+    """'400 sent: 360 ok, 40 failed (40 timed out), 0 unanswered' for a load run, else ''."""
+    counts = ((entry.get("series") or {}).get("load") or {}).get("requests")
+    if not counts:
+        return ""
+    return (
+        f"{counts['sent']} sent: {counts['ok']} ok, {counts['failed']} failed "
+        f"({counts['timed_out']} timed out), {counts['unanswered']} unanswered"
+    )
 
 
 def quantity(metric: str, value: Any) -> str:
