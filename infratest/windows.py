@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import ArrayLike
 
-from infratest.anytime import proportion_cs, quantile_cs, rate_cs, ratio_mean_cs
+from infratest.anytime import histogram_quantile, proportion_cs, quantile_cs, rate_cs, ratio_mean_cs
 from infratest.correlation import design_effect
 from infratest.stats import Interval, _check_confidence, exact
 
@@ -194,14 +194,12 @@ class LatencyWindows:
         """Anytime-valid q-quantile, widened by the design effect at the point estimate."""
         cens = censored or _no_censored()
         values, counts = self.pooled()
-        args = (values, counts, q, confidence)
-        first = quantile_cs(*args, censored=cens.elapsed_s, cap=cens.cap_s)
-        if math.isnan(first.value):
-            return first
-        d = self._design_effect_at(first.value, cens)
-        if d <= 1.0:
-            return first
-        return quantile_cs(*args, design_effect=d, censored=cens.elapsed_s, cap=cens.cap_s)
+        both = np.concatenate([values, cens.elapsed_s])
+        estimate = histogram_quantile(both, np.r_[counts, np.ones(cens.elapsed_s.size)], q)
+        d = 1.0 if math.isnan(estimate) else self._design_effect_at(estimate, cens)
+        return quantile_cs(
+            values, counts, q, confidence, d, censored=cens.elapsed_s, cap=cens.cap_s
+        )
 
     def mean(self, confidence: float, censored: Censored | None = None) -> Interval:
         """Anytime-valid mean latency from per-window sums; ``n`` counts requests."""
