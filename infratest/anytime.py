@@ -258,18 +258,22 @@ def _linear_quantile(values: np.ndarray, counts: np.ndarray, q: float) -> float:
 def _quantile_upper(
     values: np.ndarray, counts: np.ndarray, p0: float, d: float, level: float
 ) -> float:
-    """Smallest value b whose pessimistic tail count lets the pass test show P(X >= b) < p0.
+    """Smallest value v_j such that the pass test, on the count of samples *above* v_j,
+    shows that share to be < p0.
 
-    Then F(b-) > q, so the q-quantile is below b. Wrong only if the pass test rejects on
-    the count of samples >= the true quantile, whose share is >= p0: at most alpha.
+    Why strictly above: if the q-quantile x_q exceeded v_j, every sample >= x_q would be
+    above v_j, so the count of samples >= x_q (a share >= p0) would make the pass test
+    reject too, which happens with probability <= alpha, at any look. Counting ">=" instead
+    would cost one distinct value: 88 clean samples would not bound p95 by their maximum.
+    Censored requests sit at their cap here, so the count can only be overstated.
     """
     n = float(counts.sum())
     s_star = _largest_passing_events(n / d, p0, level)
     if s_star is None:
         return INF
-    tail = _tail_counts(counts)
-    j = int(np.searchsorted(-tail, -s_star * d, side="left"))
-    while j < values.size and _log_pass_martingale(tail[j] / d, n / d, p0) < level:
+    above = np.r_[_tail_counts(counts)[1:], 0.0]
+    j = int(np.searchsorted(-above, -s_star * d, side="left"))
+    while j < values.size and _log_pass_martingale(above[j] / d, n / d, p0) < level:
         j += 1  # root-finding tolerance: confirm the threshold on the count itself
     return float(values[j]) if j < values.size else INF
 
@@ -277,8 +281,11 @@ def _quantile_upper(
 def _quantile_lower(
     values: np.ndarray, counts: np.ndarray, p0: float, d: float, level: float
 ) -> float:
-    """Largest value b whose optimistic tail count lets the fail test show P(X >= b) > p0,
-    so the q-quantile is at least b; -inf when no value is supported yet."""
+    """Largest value b whose count of samples >= b lets the fail test show P(X >= b) > p0,
+    so F(b-) < q and the q-quantile is at least b; -inf while no value is supported.
+
+    Censored requests sit at their lower bound here, so the count can only be understated.
+    """
     n = float(counts.sum())
     s_low = _smallest_failing_events(n / d, p0, level)
     if s_low is None:
