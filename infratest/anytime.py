@@ -328,9 +328,12 @@ def quantile_cs(
     keep_o, keep_p = opt_k > 0, pess_k > 0
     level, p0 = _alpha_level(c), 1.0 - float(q)
     value = _linear_quantile(opt_v[keep_o], opt_k[keep_o], float(q))
+    # the bounds never cross the estimate; the high end is kept above the pessimistic
+    # estimate, so that not knowing a latency can never narrow the interval
+    high_floor = _linear_quantile(pess_v[keep_p], pess_k[keep_p], float(q)) if cens.size else value
     high = _quantile_upper(pess_v[keep_p], pess_k[keep_p], p0, d, level)
     low = _quantile_lower(opt_v[keep_o], opt_k[keep_o], p0, d, level)
-    return Interval(value, min(low, value), max(high, value), c, round(n), BETA_METHOD, n / d)
+    return Interval(value, min(low, value), max(high, high_floor), c, round(n), BETA_METHOD, n / d)
 
 
 def _mixture_radius(sum_variance: float, windows: int, alpha: float) -> float:

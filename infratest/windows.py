@@ -122,11 +122,13 @@ class LatencyWindows:
 
     def merge(self, other: LatencyWindows) -> None:
         """Add everything another store holds (e.g. from another load worker)."""
+        if other._rows == 0:
+            return
         rows = slice(0, other._rows)
         order = np.argsort(other._row_slot[rows], kind="stable")
         slots = other._row_slot[rows][order]
-        starts = np.flatnonzero(np.r_[True, slots[1:] != slots[:-1]]) if slots.size else []
-        ends = [*list(starts[1:]), slots.size]
+        starts = np.flatnonzero(np.r_[True, slots[1:] != slots[:-1]])
+        ends = np.r_[starts[1:], slots.size]
         for start, end in zip(starts, ends, strict=True):
             pick = order[start:end]
             window = int(other._slot_window[slots[start]])
