@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import ArrayLike
 
-from infratest.anytime import proportion_cs, quantile_cs, rate_cs, ratio_mean_cs
+from infratest.anytime import histogram_quantile, proportion_cs, quantile_cs, rate_cs, ratio_mean_cs
 from infratest.correlation import design_effect
 from infratest.stats import Interval, _check_confidence, exact
 
@@ -123,11 +123,13 @@ class LatencyWindows:
 
     def merge(self, other: LatencyWindows) -> None:
         """Add everything another store holds (e.g. from another load worker)."""
+        if other._rows == 0:
+            return
         rows = slice(0, other._rows)
         order = np.argsort(other._row_slot[rows], kind="stable")
         slots = other._row_slot[rows][order]
-        starts = np.flatnonzero(np.r_[True, slots[1:] != slots[:-1]]) if slots.size else []
-        ends = [*list(starts[1:]), slots.size]
+        starts = np.flatnonzero(np.r_[True, slots[1:] != slots[:-1]])
+        ends = np.r_[starts[1:], slots.size]
         for start, end in zip(starts, ends, strict=True):
             pick = order[start:end]
             window = int(other._slot_window[slots[start]])
@@ -218,14 +220,12 @@ class LatencyWindows:
         """Anytime-valid q-quantile, widened by the design effect at the point estimate."""
         cens = censored or _no_censored()
         values, counts = self.pooled()
-        args = (values, counts, q, confidence)
-        first = quantile_cs(*args, censored=cens.elapsed_s, cap=cens.cap_s)
-        if math.isnan(first.value):
-            return first
-        d = self._design_effect_at(first.value, cens)
-        if d <= 1.0:
-            return first
-        return quantile_cs(*args, design_effect=d, censored=cens.elapsed_s, cap=cens.cap_s)
+        both = np.concatenate([values, cens.elapsed_s])
+        estimate = histogram_quantile(both, np.r_[counts, np.ones(cens.elapsed_s.size)], q)
+        d = 1.0 if math.isnan(estimate) else self._design_effect_at(estimate, cens)
+        return quantile_cs(
+            values, counts, q, confidence, d, censored=cens.elapsed_s, cap=cens.cap_s
+        )
 
     def mean(self, confidence: float, censored: Censored | None = None) -> Interval:
         """Anytime-valid mean latency from per-window sums; ``n`` counts requests."""

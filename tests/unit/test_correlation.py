@@ -1,0 +1,85 @@
+"""Tests of infratest.correlation: the design effect is ~1 for independent requests and
+grows with bursts; the Bartlett long-run variance matches its definition."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from infratest.correlation import bartlett_lags, bartlett_long_run_variance, design_effect
+
+SEED = 20240611
+
+
+def markov_slow_flags(rng: np.random.Generator, n: int, share: float, run: float) -> np.ndarray:
+    """Slow/fast states with stationary slow `share` and mean slow-run length `run`."""
+    leave = 1.0 / run
+    enter = share * leave / (1.0 - share)
+    flags = np.empty(n, dtype=bool)
+    state = rng.random() < share
+    u = rng.random(n)
+    for i in range(n):
+        flags[i] = state
+        state = u[i] >= leave if state else u[i] < enter
+    return flags
+
+
+def test_bartlett_matches_the_definition() -> None:
+    e = np.array([1.0, -2.0, 0.5, 3.0, -1.5, -1.0])
+    lags = bartlett_lags(e.size)
+    assert lags == 2
+    gamma = [float(np.dot(e[k:], e[: e.size - k])) for k in range(lags + 1)]
+    expected = gamma[0] + 2 * sum((1 - k / (lags + 1)) * gamma[k] for k in (1, 2))
+    assert bartlett_long_run_variance(e) == pytest.approx(expected * 6 / 5)
+    assert bartlett_long_run_variance(np.array([4.0])) == 0.0
+
+
+def test_lags_grow_as_the_cube_root() -> None:
+    assert [bartlett_lags(w) for w in (2, 8, 27, 64, 3600)] == [2, 2, 3, 4, 15]
+
+
+def test_independent_requests_have_design_effect_near_one() -> None:
+    rng = np.random.default_rng(SEED)
+    effects = [design_effect(np.full(60, 100), rng.binomial(100, 0.05, 60)) for _ in range(200)]
+    assert 0.95 <= float(np.median(effects)) <= 1.2
+    assert min(effects) >= 1.0
+
+
+@pytest.mark.parametrize("run", [10.0, 50.0])
+def test_bursts_give_a_large_design_effect(run: float) -> None:
+    rng = np.random.default_rng(SEED)
+    flags = markov_slow_flags(rng, 6000, 0.065, run)
+    events = flags.reshape(60, 100).sum(axis=1)
+    assert design_effect(np.full(60, 100), events) > run / 2
+
+
+def test_degenerate_counts_have_no_design_effect() -> None:
+    assert design_effect([100, 100, 100], [0, 0, 0]) == 1.0
+    assert design_effect([100, 100], [100, 100]) == 1.0
+    assert design_effect([100], [7]) == 1.0
+    assert design_effect([], []) == 1.0
+    with pytest.raises(ValueError, match="length mismatch"):
+        design_effect([1, 2], [1])
+
+
+window_counts = st.lists(
+    st.tuples(st.integers(0, 200), st.floats(0.0, 1.0)), min_size=0, max_size=80
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(window_counts)
+def test_design_effect_is_at_least_one(rows: list[tuple[int, float]]) -> None:
+    trials = np.array([n for n, _ in rows], dtype=float)
+    events = np.array([np.floor(n * f) for n, f in rows], dtype=float)
+    d = design_effect(trials, events)
+    assert d >= 1.0 and np.isfinite(d)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(-1e6, 1e6), min_size=0, max_size=60))
+def test_long_run_variance_is_nonnegative(values: list[float]) -> None:
+    e = np.array(values) - (np.mean(values) if values else 0.0)
+    assert bartlett_long_run_variance(e) >= 0.0
