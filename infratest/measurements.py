@@ -19,6 +19,20 @@ class Stopping:
     measured_s: float  # measured seconds it took
     decided_after_s: float | None  # first look at which every check was decided
 
+    @classmethod
+    def of_steps(cls, steps: list[Stopping]) -> Stopping | None:
+        """A multi-step workload's stopping: its steps' times added up; `decided` when any
+        step ended once its checks were decided."""
+        if not steps:
+            return None
+        early = [s.stopped for s in steps if s.stopped in ("decided", "failed")]
+        return cls(
+            stopped="decided" if early else "duration",
+            planned_s=sum(s.planned_s for s in steps),
+            measured_s=sum(s.measured_s for s in steps),
+            decided_after_s=None,
+        )
+
     @property
     def saved_s(self) -> float:
         """Measured seconds not spent thanks to stopping early."""

@@ -16,7 +16,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import ArrayLike
 
-from infratest.anytime import histogram_quantile, proportion_cs, quantile_cs, rate_cs, ratio_mean_cs
+from infratest.anytime import (
+    fail_test_rejects,
+    pass_test_rejects,
+    proportion_cs,
+    quantile_cs,
+    rate_cs,
+    ratio_mean_cs,
+)
 from infratest.correlation import design_effect
 from infratest.stats import Interval, _check_confidence, exact
 
@@ -217,14 +224,23 @@ class LatencyWindows:
         return design_effect(trials, events)
 
     def quantile(self, q: float, confidence: float, censored: Censored | None = None) -> Interval:
-        """Anytime-valid q-quantile, widened by the design effect at the point estimate."""
+        """Anytime-valid q-quantile. Each candidate bound b is tested with the design effect
+        of the exceedance counts *at b*: bursts of slow requests widen the bounds they reach,
+        while a tail no window reaches (D = 1 there) keeps the binomial width. (The design
+        effect at the point estimate alone would let any drift of the median between windows
+        widen a p95 bound far out in the tail.)"""
         cens = censored or _no_censored()
         values, counts = self.pooled()
-        both = np.concatenate([values, cens.elapsed_s])
-        estimate = histogram_quantile(both, np.r_[counts, np.ones(cens.elapsed_s.size)], q)
-        d = 1.0 if math.isnan(estimate) else self._design_effect_at(estimate, cens)
-        return quantile_cs(
-            values, counts, q, confidence, d, censored=cens.elapsed_s, cap=cens.cap_s
+        first = quantile_cs(values, counts, q, confidence, censored=cens.elapsed_s, cap=cens.cap_s)
+        if math.isnan(first.value):
+            return first
+        tails = _Tails(values, counts, cens)
+        test = _BoundTest(self, cens, tails, 1.0 - q, confidence)
+        high = test.upper(first.high)
+        low = test.lower(first.low)
+        d = self._design_effect_at(first.value, cens)
+        return replace(
+            first, low=min(low, first.value), high=max(high, first.value), effective_n=tails.n / d
         )
 
     def mean(self, confidence: float, censored: Censored | None = None) -> Interval:
@@ -256,6 +272,92 @@ class LatencyWindows:
             return exact(seen, c, n)
         low = max(seen, float(cens.elapsed_s.max()))
         return Interval(low, low, max(float(cens.cap_s), low), c, n, "censored-max")
+
+
+@dataclass(frozen=True, eq=False)
+class _Tails:
+    """The pooled sample seen two ways: censored requests at their cap (pessimistic, for
+    upper bounds) and at their elapsed time (optimistic, for lower bounds)."""
+
+    values: np.ndarray
+    counts: np.ndarray
+    censored: Censored
+
+    @property
+    def n(self) -> float:
+        return float(self.counts.sum()) + float(self.censored.elapsed_s.size)
+
+    def above(self, b: float) -> float:
+        """Pessimistic count of samples strictly above b."""
+        capped = np.maximum(self.censored.elapsed_s, self.censored.cap_s)
+        return float(self.counts[self.values > b].sum() + (capped > b).sum())
+
+    def at_least(self, b: float) -> float:
+        """Optimistic count of samples >= b."""
+        return float(self.counts[self.values >= b].sum() + (self.censored.elapsed_s >= b).sum())
+
+    def upper_candidates(self) -> np.ndarray:
+        capped = np.maximum(self.censored.elapsed_s, self.censored.cap_s)
+        return np.unique(np.concatenate([self.values, capped]))
+
+    def lower_candidates(self) -> np.ndarray:
+        return np.unique(np.concatenate([self.values, self.censored.elapsed_s]))
+
+
+class _BoundTest:
+    """Bounds of a quantile found by testing candidate values, each with its own design
+    effect; a bisection over the distinct values (the tests are monotone in b)."""
+
+    def __init__(
+        self, store: LatencyWindows, cens: Censored, tails: _Tails, p0: float, confidence: float
+    ) -> None:
+        self.store, self.cens, self.tails = store, cens, tails
+        self.p0, self.confidence = p0, confidence
+
+    def _effect(self, b: float) -> float:
+        return self.store._design_effect_at(b, self.cens)
+
+    def passes_below(self, b: float) -> bool:
+        """The q-quantile is shown to be at most b."""
+        d, n = self._effect(b), self.tails.n
+        return pass_test_rejects(self.tails.above(b) / d, n / d, self.p0, self.confidence)
+
+    def fails_above(self, b: float) -> bool:
+        """The q-quantile is shown to be at least b."""
+        d, n = self._effect(b), self.tails.n
+        return fail_test_rejects(self.tails.at_least(b) / d, n / d, self.p0, self.confidence)
+
+    def upper(self, start: float) -> float:
+        """Smallest candidate >= start (the bound without correlation) that passes."""
+        if not math.isfinite(start) or self.passes_below(start):
+            return start
+        candidates = self.tails.upper_candidates()
+        lo, hi = int(np.searchsorted(candidates, start, side="right")), candidates.size - 1
+        if lo > hi or not self.passes_below(float(candidates[hi])):
+            return INF
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.passes_below(float(candidates[mid])):
+                hi = mid
+            else:
+                lo = mid + 1
+        return float(candidates[lo])
+
+    def lower(self, start: float) -> float:
+        """Largest candidate <= start (the bound without correlation) that fails."""
+        if not math.isfinite(start) or self.fails_above(start):
+            return start
+        candidates = self.tails.lower_candidates()
+        lo, hi = 0, int(np.searchsorted(candidates, start, side="left")) - 1
+        if hi < lo or not self.fails_above(float(candidates[lo])):
+            return -INF
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.fails_above(float(candidates[mid])):
+                lo = mid
+            else:
+                hi = mid - 1
+        return float(candidates[lo])
 
 
 def proportion_over_windows(trials: ArrayLike, events: ArrayLike, confidence: float) -> Interval:

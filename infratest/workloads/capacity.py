@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from infratest.measurements import Measurements
+from infratest.measurements import Measurements, Stopping
 from infratest.spec.scenario import CapacityPlan, CapacitySpec, UserRange
 from infratest.stats import Interval, exact
 from infratest.units import Condition, Dimension, format_quantity
@@ -230,6 +230,7 @@ def capacity_measurements(
     found.add("capacity.throughput", _throughput_interval(confirmed, users))
     steps = [t.step for t in tried.values()] + [t.step for t in confirmed.runs]
     generator_figures(found, steps, confidence)
+    found.stopping = Stopping.of_steps([s.found.stopping for s in steps if s.found.stopping])
     found.notes.append(_bracket_note(search, spec.users))
     found.notes.append(_confirm_note(search, confirmed))
     listed = ", ".join(f"{u} {tried[u].verdict.value}" for u, _ in search.tried)

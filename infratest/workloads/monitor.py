@@ -16,6 +16,7 @@ decided at the end, so an assumption holding them runs its whole duration.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,6 +32,9 @@ from infratest.workloads.saturation import STANDS_WHEN_SATURATED, saturation_rea
 # Counted figures only ever grow during a run: `errors.count <= 0` can fail early but pass
 # only at the end; `requests >= 1000` can pass early but fail only at the end.
 GROWING = frozenset({"errors.count", "requests", "latency.max"})
+# Looks are spaced so that computing them takes at most a tenth of the load generator's
+# parent-side time: every second for short runs, less often once an hour of windows is held.
+LOOK_COST_FACTOR = 10.0
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,8 @@ class CheckMonitor:
         self.monitored = {m: c for m, c in expect.items() if m in FIGURES}
         self.progress = progress
         self.decided_after_s: float | None = None  # first look at which every check was decided
+        self._last_look_s = -math.inf
+        self._look_cost_s = 0.0
 
     @property
     def decides_everything(self) -> bool:
@@ -105,7 +111,12 @@ class CheckMonitor:
         if measured <= 0 or not self.monitored:
             self._show(record, {})
             return None
+        if measured - self._last_look_s < LOOK_COST_FACTOR * self._look_cost_s:
+            return None  # a long run's looks cost more: look less often (as valid, just later)
+        began = time.perf_counter()
         intervals = load_intervals(record, self.confidence, self.latency_of, self.monitored)
+        self._look_cost_s = time.perf_counter() - began
+        self._last_look_s = measured
         verdicts = {m: early_verdict(m, c, intervals[m]) for m, c in self.monitored.items()}
         saturated = saturation_reason(cpu_peak, record.lag_s) is not None
         if saturated:  # latency figures describe the generator: only error checks stand
