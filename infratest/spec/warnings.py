@@ -15,11 +15,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from infratest.spec.problems import Path
+from infratest.spec.checks import Finding
 from infratest.spec.scenario import Assumption, Scenario
 from infratest.units import Condition, Dimension, format_quantity
-
-Finding = tuple[Path, str]
 
 # As in the disk workload: an fsync is timed every few blocks, aiming at >= 30 samples.
 FSYNC_EVERY_MAX = 8

@@ -15,14 +15,18 @@ README = (ROOT / "README.md").read_text()
 def _quick_start_commands() -> list[str]:
     section = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
-    return [line.split("#", 1)[0].strip() for line in blocks[-1].splitlines() if line.strip()]
+    assert len(blocks) == 1, "the quick start is one block of commands"
+    return [line.split("#", 1)[0].strip() for line in blocks[0].splitlines() if line.strip()]
 
 
-def test_quick_start_has_two_commands_and_ci_runs_the_test_one() -> None:
-    commands = _quick_start_commands()
-    assert len(commands) == 2
+def test_quick_start_is_install_and_run_then_the_tests_that_ci_runs() -> None:
+    main_job, tests = _quick_start_commands()  # exactly two commands
+    install, run = (part.strip() for part in main_job.split("&&"))
+    assert install == 'python -m pip install -e ".[dev]"'
+    assert run == "infratest run"
     ci = (ROOT / ".ci" / "run").read_text()
-    assert f"\n{commands[1]}\n" in ci
+    assert f"\n{tests}\n" in ci, "CI runs the README's test command"
+    assert '-e ".[dev]"' in ci, "CI installs as the README does"
 
 
 def test_readme_scenario_example_is_valid(tmp_path: Path) -> None:

@@ -175,7 +175,8 @@ def test_early_deciding_keys_and_latency_of_resolve(example_config) -> None:
     assert full.load.min_duration == 1.0
     assert capacity.capacity.until == "decided" and capacity.capacity.min_duration == 3.0
     assert full_steps.capacity.until == "step" and full_steps.capacity.fail_fast is False
-    assert [a.latency_of for a in scenario.assumptions] == ["all", "successful", "successful", "all"]
+    latency_of = [a.latency_of for a in scenario.assumptions]
+    assert latency_of == ["all", "successful", "successful", "all"]
 
 
 def test_new_keys_default_to_monitored_runs_of_every_request(tmp_path: Path) -> None:
