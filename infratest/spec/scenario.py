@@ -266,6 +266,12 @@ class S3Spec(Section):
     samples: int = Field(
         default=300, ge=1, le=10_000, description="ranged GETs for first byte (p99 needs 299+)"
     )
+    uploads: int = Field(
+        default=3,
+        ge=1,
+        le=50,
+        description="scratch uploads, each a fresh object (an interval needs 2 or more)",
+    )
     region: str = "us-east-1"
     create_bucket: bool = False
 
@@ -273,6 +279,8 @@ class S3Spec(Section):
     def _one_object(self) -> S3Spec:
         if (self.key is None) == (self.size is None):
             raise ValueError("give either key (an existing object) or size (a scratch object)")
+        if self.key is not None and "uploads" in self.model_fields_set:
+            raise ValueError("uploads needs size (a scratch object); key is only read")
         return self
 
 

@@ -1,9 +1,10 @@
 """The s3 workload: upload and download throughput and time to first byte of one object.
 
-Scratch mode (`size`) uploads a random object under ``infratest-scratch/`` and always deletes it
-again (and the bucket, if this run created it); existing-object mode (`key`) only reads. A small
-object is downloaded several times so its throughput has an interval; small ranged GETs give the
-first-byte latency. Errors name the S3 error code and what to check, never a secret.
+Scratch mode (`size`) uploads `uploads` random objects under ``infratest-scratch/`` and always
+deletes them again (and the bucket, if this run created it); existing-object mode (`key`) only
+reads. Uploads and downloads are repeated so each throughput has an interval from the spread
+between transfers; small ranged GETs give the first-byte latency. Errors name the S3 error code
+and what to check, never a secret.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import ipaddress
+import math
 import os
 import time
 import uuid
@@ -31,16 +33,17 @@ from s3transfer.utils import ChunksizeAdjuster
 from infratest.hosts import host_of
 from infratest.measurements import MeasurementError, Measurements
 from infratest.spec.scenario import S3Spec
-from infratest.stats import exact, quantile_interval
+from infratest.stats import Interval, mean_interval, quantile_interval
 from infratest.units import Dimension, format_quantity
 from infratest.workloads.context import WorkloadContext
 from infratest.workloads.disk import chunk_throughput_interval
 
-__all__ = ["SCRATCH_PREFIX", "run_s3", "run_s3_workload"]
+__all__ = ["SCRATCH_PREFIX", "run_s3", "run_s3_workload", "upload_throughput_interval"]
 
 SCRATCH_PREFIX = "infratest-scratch/"
 CONNECT_TIMEOUT_S = 3.0  # an unreachable endpoint fails in seconds, not minutes
 READ_TIMEOUT_S = 30.0
+UPLOAD_BUDGET_S = 120.0  # no further upload starts that would likely end past this
 MIN_DOWNLOADS = 3  # enough downloads for a t interval
 DOWNLOAD_TARGET_S = 5.0  # small objects: keep downloading until this much time is covered
 DOWNLOAD_BUDGET_S = 120.0  # no download starts that would likely end past this
@@ -83,7 +86,7 @@ class _Found:
     """Raw timings of one run, before they become intervals."""
 
     size: int
-    upload_s: float | None = None
+    upload_s: list[float] = field(default_factory=list)
     download_s: list[float] = field(default_factory=list)
     first_byte_s: list[float] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -380,45 +383,65 @@ def _ensure_bucket(conn: _Conn, spec: S3Spec) -> bool:
     return True
 
 
-def _cleanup(conn: _Conn, spec: S3Spec, key: str, created: bool) -> list[str]:
-    """Delete the scratch object (and a bucket this run made); problems become notes."""
+def _failure_code(exc: ClientError | BotoCoreError) -> str:
+    return _code(exc) if isinstance(exc, ClientError) else type(exc).__name__
+
+
+def _cleanup(conn: _Conn, spec: S3Spec, keys: list[str], created: bool) -> list[str]:
+    """Delete every scratch object (and a bucket this run made); problems become notes."""
     problems: list[str] = []
-    steps = [
-        (
-            f"scratch object s3://{spec.bucket}/{key}",
-            lambda: conn.client.delete_object(Bucket=spec.bucket, Key=key),
-        )
-    ]
-    if created:
-        steps.append(
-            (f"bucket {spec.bucket}", lambda: conn.client.delete_bucket(Bucket=spec.bucket))
-        )
-    for what, step in steps:
+    for key in keys:
         try:
-            step()
+            conn.client.delete_object(Bucket=spec.bucket, Key=key)
         except (ClientError, BotoCoreError) as exc:
-            code = _code(exc) if isinstance(exc, ClientError) else type(exc).__name__
-            problems.append(f"could not delete the {what} ({code}): delete it by hand")
+            problems.append(
+                f"could not delete the scratch object s3://{spec.bucket}/{key} "
+                f"({_failure_code(exc)}): delete it by hand"
+            )
+    if created:
+        try:
+            conn.client.delete_bucket(Bucket=spec.bucket)
+        except (ClientError, BotoCoreError) as exc:
+            problems.append(
+                f"could not delete the bucket {spec.bucket} ({_failure_code(exc)}): "
+                "delete it by hand"
+            )
     return problems
+
+
+def _uploads(conn: _Conn, spec: S3Spec, size: int, keys: list[str]) -> list[float]:
+    """Seconds of each of `spec.uploads` uploads, each to a fresh key, unless the next would
+    pass the budget. A key is listed before its upload starts, so a failed one is deleted too."""
+    seconds: list[float] = []
+    start = time.monotonic()
+    for _ in range(spec.uploads):
+        keys.append(f"{SCRATCH_PREFIX}{uuid.uuid4()}")
+        began = time.perf_counter()
+        conn.client.upload_fileobj(
+            _RandomSource(size), spec.bucket, keys[-1], Config=_transfer(spec)
+        )
+        seconds.append(time.perf_counter() - began)
+        if time.monotonic() - start + seconds[-1] > UPLOAD_BUDGET_S:
+            break
+    return seconds
 
 
 def _scratch(conn: _Conn, spec: S3Spec) -> _Found:
     found = _Found(size=int(spec.size or 0))
-    key = f"{SCRATCH_PREFIX}{uuid.uuid4()}"
+    keys: list[str] = []
     with _explained(conn, spec, "checking the bucket"):
         created = _ensure_bucket(conn, spec)
     try:
-        with _explained(conn, spec, "uploading the scratch object"):
-            start = time.perf_counter()
-            conn.client.upload_fileobj(
-                _RandomSource(found.size), spec.bucket, key, Config=_transfer(spec)
-            )
-            found.upload_s = time.perf_counter() - start
-        _reads(conn, spec, key, found)
+        with _explained(conn, spec, "uploading the scratch objects"):
+            found.upload_s = _uploads(conn, spec, found.size, keys)
+        _reads(conn, spec, keys[0], found)
     finally:
-        found.notes += _cleanup(conn, spec, key, created)
+        found.notes += _cleanup(conn, spec, keys, created)
     made = " (bucket created for this run and deleted)" if created else ""
-    found.notes.insert(0, f"scratch object of {_human(found.size)}, deleted afterwards{made}")
+    objects = "object" if len(keys) == 1 else "objects"
+    found.notes.insert(
+        0, f"{len(keys)} scratch {objects} of {_human(found.size)}, deleted afterwards{made}"
+    )
     return found
 
 
@@ -440,30 +463,76 @@ def _human(nbytes: float) -> str:
     return format_quantity(nbytes, Dimension.BYTES)
 
 
-def _transfer_notes(spec: S3Spec, found: _Found, conn: _Conn) -> list[str]:
+def _upload_notes(spec: S3Spec, found: _Found) -> list[str]:
     part = int(spec.part_size)
-    notes = [
-        f"endpoint {conn.where}; parts of {_human(part)} (multipart above that), "
-        f"concurrency {spec.concurrency}"
-    ]
-    if found.upload_s is not None:
-        used = ChunksizeAdjuster().adjust_chunksize(part, found.size)
-        if used != part:
-            notes.append(f"upload parts raised to {_human(used)} (S3's part size limits)")
-        notes.append("one upload: no interval")
-    notes.append(
+    notes = []
+    used = ChunksizeAdjuster().adjust_chunksize(part, found.size)
+    if used != part:
+        notes.append(f"upload parts raised to {_human(used)} (S3's part size limits)")
+    done = len(found.upload_s)
+    if done == 1:
+        notes.append(
+            "one upload: no spread to judge, so the upload interval is unbounded and its "
+            "checks are inconclusive (set uploads: 2 or more)"
+        )
+    else:
+        notes.append(
+            f"upload: {done} uploads, each a fresh object; mean of per-upload throughput, "
+            "t interval from the spread between uploads"
+        )
+    if done < spec.uploads:
+        notes.append(f"uploads stopped at the {UPLOAD_BUDGET_S:g} s bound, {spec.uploads} asked")
+    return notes
+
+
+def _download_note(found: _Found) -> str:
+    if len(found.download_s) == 1:
+        return (
+            "one download (a second would pass the "
+            f"{DOWNLOAD_BUDGET_S:g} s bound): no spread to judge, so the download interval "
+            "has no upper end"
+        )
+    return (
         f"download: {len(found.download_s)} downloads, total bytes / total time, "
         "interval from the spread between downloads"
     )
+
+
+def _transfer_notes(spec: S3Spec, found: _Found, conn: _Conn) -> list[str]:
+    notes = [
+        f"endpoint {conn.where}; parts of {_human(int(spec.part_size))} (multipart above "
+        f"that), concurrency {spec.concurrency}"
+    ]
+    if found.upload_s:
+        notes += _upload_notes(spec, found)
+    notes.append(_download_note(found))
     if conn.dummy:
         notes.append("no credentials configured: dummy keys sent to the loopback endpoint")
     return notes
 
 
+def _rates(size: int, seconds: list[float]) -> list[float | None]:
+    """Bytes per second of each transfer (None for one too fast for the clock)."""
+    return [size / s if s > 0 else None for s in seconds]
+
+
+def upload_throughput_interval(size: int, seconds: list[float], confidence: float) -> Interval:
+    """Mean per-upload throughput with a t interval: uploads are separate, independent
+    transfers of one size. One upload gives an unbounded interval: one sample has no spread.
+    """
+    rates = [r for r in _rates(size, seconds) if r is not None]
+    mean = mean_interval(rates, confidence)
+    low = max(mean.low, 0.0) if math.isfinite(mean.low) else mean.low  # never below 0 B/s
+    return Interval(mean.value, low, mean.high, mean.confidence, mean.n, "per-upload-t")
+
+
 def _measurements(spec: S3Spec, found: _Found, conn: _Conn, confidence: float) -> Measurements:
     out = Measurements()
-    if found.upload_s is not None and found.upload_s > 0:
-        out.add("s3.upload.throughput", exact(found.size / found.upload_s, confidence))
+    if found.upload_s:
+        out.add(
+            "s3.upload.throughput",
+            upload_throughput_interval(found.size, found.upload_s, confidence),
+        )
     sizes = [found.size] * len(found.download_s)
     out.add(
         "s3.download.throughput", chunk_throughput_interval(sizes, found.download_s, confidence)
@@ -473,7 +542,8 @@ def _measurements(spec: S3Spec, found: _Found, conn: _Conn, confidence: float) -
     out.series["s3"] = {
         "bytes": found.size,
         "upload_s": found.upload_s,
-        "downloads": [found.size / s if s > 0 else None for s in found.download_s],
+        "uploads": _rates(found.size, found.upload_s),
+        "downloads": _rates(found.size, found.download_s),
         "first_byte_s": found.first_byte_s[:SERIES_MAX],
     }
     return out

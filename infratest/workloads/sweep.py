@@ -13,7 +13,15 @@ from typing import Any
 
 from infratest.measurements import MeasurementError, Measurements
 from infratest.spec.scenario import SweepSpec, Traffic
-from infratest.stats import Interval, UslFit, exact, fit_usl, ratio_interval
+from infratest.stats import (
+    USL_BOOTSTRAP_DRAWS,
+    Interval,
+    UslFit,
+    exact,
+    fit_usl,
+    ratio_interval,
+    usl_peak_intervals,
+)
 from infratest.units import Condition
 from infratest.workloads.context import WorkloadContext
 from infratest.workloads.load import build_plan, no_answer_reason, shifted, watched_run
@@ -102,14 +110,21 @@ def _usl_row(fit: UslFit) -> dict[str, Any]:
 
 
 def _add_usl(found: Measurements, steps: list[Step], confidence: float) -> UslFit:
-    """USL peak figures when the fit is trustworthy and finite; otherwise a note says why."""
-    fit = fit_usl([s.users for s in steps], [s.value("throughput") for s in steps])
+    """USL peak figures when the fit is trustworthy and finite; otherwise a note says why.
+
+    The peaks are extrapolations of a fitted model, so each gets a bootstrap interval from
+    the steps' own throughput intervals rather than being reported as exact.
+    """
+    users = [s.users for s in steps]
+    throughput = [s.found.values["throughput"] for s in steps]
+    fit = fit_usl(users, [iv.value for iv in throughput])
     if not fit.ok:
         found.notes.append(f"USL fit not reported: {fit.reason}")
         return fit
-    top = max(s.users for s in steps)
+    peaks = usl_peak_intervals(users, throughput, fit, confidence)
+    top = max(users)
     if math.isfinite(fit.peak_users):
-        found.add("usl.peak_users", exact(fit.peak_users, confidence, len(steps)))
+        found.add("usl.peak_users", peaks.users)
         if fit.peak_users > top:
             found.notes.append(
                 f"USL peak at {fit.peak_users:.1f} users is beyond the largest step ({top}): "
@@ -118,9 +133,23 @@ def _add_usl(found: Measurements, steps: list[Step], confidence: float) -> UslFi
     else:
         found.notes.append("USL fit has no peak (κ = 0): throughput levels off instead")
     if math.isfinite(fit.peak_throughput):
-        found.add("usl.peak_throughput", exact(fit.peak_throughput, confidence, len(steps)))
+        found.add("usl.peak_throughput", peaks.throughput)
     found.notes.append(f"USL fit: σ={fit.sigma:.3g}, κ={fit.kappa:.3g}, R²={fit.r2:.3f}")
+    found.notes.append(_usl_interval_note(throughput))
     return fit
+
+
+def _usl_interval_note(throughput: list[Interval]) -> str:
+    """How the peak intervals were made, and why they are unbounded when they are."""
+    if any(not math.isfinite(iv.high - iv.low) for iv in throughput):
+        return (
+            "USL peak intervals unbounded: a step was too short for a throughput interval "
+            "(each needs 2 s or more measured after warmup)"
+        )
+    return (
+        f"USL peak intervals: {USL_BOOTSTRAP_DRAWS} refits to step throughput redrawn from "
+        "each step's interval (parametric bootstrap, percentile ends)"
+    )
 
 
 def sweep_row(step: Step) -> dict[str, Any]:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import http.client
 import json
+import math
 import textwrap
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import boto3
@@ -18,7 +22,7 @@ from botocore.exceptions import ClientError
 from infratest import load_config
 from infratest.measurements import MeasurementError, Measurements
 from infratest.spec.scenario import S3Spec
-from infratest.verdict import Verdict
+from infratest.verdict import Verdict, decide
 from infratest.workloads.s3 import SCRATCH_PREFIX, run_s3
 from tests.support.assumptions import run_assumption
 from tests.support.servers import RunningServer, free_port, start_server
@@ -86,9 +90,15 @@ def _bucket_exists(s3: BaseClient, bucket: str) -> bool:
     return True
 
 
-def _scratch_spec(bucket: str, create: bool = True) -> S3Spec:
+def _scratch_spec(bucket: str, create: bool = True, uploads: int = 3) -> S3Spec:
     return S3Spec(
-        bucket=bucket, size="4MB", part_size="1MB", concurrency=4, samples=30, create_bucket=create
+        bucket=bucket,
+        size="4MB",
+        part_size="1MB",
+        concurrency=4,
+        samples=30,
+        create_bucket=create,
+        uploads=uploads,
     )
 
 
@@ -104,14 +114,20 @@ def test_scratch_mode_creates_measures_and_removes_its_bucket(
     bucket = _bucket()
     m = run_s3(_scratch_spec(bucket), CONF, moto.url)
     _check_metrics(m, METRICS)
-    assert m.values["s3.upload.throughput"].method == "exact"
+    upload = m.values["s3.upload.throughput"]
+    assert upload.method == "per-upload-t" and upload.n == 3
+    assert 0 <= upload.low <= upload.value <= upload.high < math.inf
     download = m.values["s3.download.throughput"]
     assert download.n >= 3 and download.low <= download.value <= download.high
     assert m.values["s3.first_byte.p99"].n == 30
+    assert not any(iv.method == "exact" for iv in m.values.values())
     series = m.series["s3"]
-    assert series["upload_s"] > 0 and len(series["downloads"]) == download.n
+    assert len(series["upload_s"]) == 3 and all(s > 0 for s in series["upload_s"])
+    assert upload.value == pytest.approx(sum(series["uploads"]) / 3)
+    assert len(series["downloads"]) == download.n
     assert len(series["first_byte_s"]) == 30
-    assert "one upload: no interval" in m.notes
+    assert m.notes[0].startswith("3 scratch objects of 4")
+    assert any(note.startswith("upload: 3 uploads, each a fresh object") for note in m.notes)
     assert any("dummy keys" in note for note in m.notes)
     assert not _bucket_exists(s3, bucket)
 
@@ -122,8 +138,9 @@ def test_scratch_mode_in_an_existing_bucket_leaves_no_scratch_objects(
     bucket = _bucket()
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="keep.txt", Body=b"kept")
-    m = run_s3(_scratch_spec(bucket, create=False), CONF, moto.url)
+    m = run_s3(_scratch_spec(bucket, create=False, uploads=4), CONF, moto.url)
     _check_metrics(m, METRICS)
+    assert len(m.series["s3"]["upload_s"]) == 4
     assert _scratch_left(s3, bucket) == 0
     assert s3.head_object(Bucket=bucket, Key="keep.txt")["ContentLength"] == 4
 
@@ -135,10 +152,135 @@ def test_existing_object_mode_reads_only(moto: RunningServer, s3: BaseClient) ->
     spec = S3Spec(bucket=bucket, key="models/m.bin", part_size="1MB", samples=20)
     m = run_s3(spec, CONF, moto.url)
     _check_metrics(m, ("s3.download.throughput", "s3.first_byte.p99"))
-    assert m.series["s3"]["upload_s"] is None
+    assert m.series["s3"]["upload_s"] == [] and m.series["s3"]["uploads"] == []
     assert m.series["s3"]["bytes"] == 3_000_000
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
     assert keys == ["models/m.bin"]
+
+
+def test_one_upload_has_an_unbounded_interval_and_says_why(
+    moto: RunningServer, s3: BaseClient
+) -> None:
+    bucket = _bucket()
+    m = run_s3(_scratch_spec(bucket, uploads=1), CONF, moto.url)
+    upload = m.values["s3.upload.throughput"]
+    assert upload.value > 0 and upload.n == 1 and upload.method == "per-upload-t"
+    assert upload.low == -math.inf and upload.high == math.inf
+    assert decide(upload, ">", 1.0) == Verdict.INCONCLUSIVE
+    assert decide(upload, "<", 1e15) == Verdict.INCONCLUSIVE
+    assert any("one upload" in note and "uploads: 2 or more" in note for note in m.notes)
+    assert not _bucket_exists(s3, bucket)
+
+
+class _FailingProxy(ThreadingHTTPServer):
+    """A loopback proxy to moto that refuses the `fail_at`-th scratch upload with
+    AccessDenied (the PUT itself, or every part of a multipart one), so a run fails half-way
+    through its uploads."""
+
+    def __init__(self, upstream: str, fail_at: int) -> None:
+        super().__init__(("127.0.0.1", 0), _ProxyHandler)
+        self.upstream = upstream.removeprefix("http://")
+        self.fail_at, self.uploads_started = fail_at, 0
+        self.refused_key: str | None = None
+        self.lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _ProxyHandler(BaseHTTPRequestHandler):
+    server: _FailingProxy
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:  # quiet in test output
+        pass
+
+    def _body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() != "chunked":
+            return self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        raw = b""
+        while True:  # pass the chunked body on as it came, trailers included
+            line = self.rfile.readline()
+            raw += line
+            size = int(line.split(b";")[0].strip(), 16)
+            if size == 0:
+                break
+            raw += self.rfile.read(size + 2)
+        while (line := self.rfile.readline()) not in (b"\r\n", b""):
+            raw += line
+        return raw + b"\r\n"
+
+    def _refused(self) -> bool:
+        key, _, query = self.path.partition("?")
+        if SCRATCH_PREFIX not in key:
+            return False
+        single = self.command == "PUT" and "uploadId=" not in query
+        multipart = self.command == "POST" and query.startswith("uploads")
+        with self.server.lock:
+            if single or multipart:
+                self.server.uploads_started += 1
+                if self.server.uploads_started == self.server.fail_at:
+                    self.server.refused_key = key
+                    return single  # a multipart upload starts, then its parts are refused
+            return "partNumber=" in query and key == self.server.refused_key
+
+    def _reply(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers:
+            if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                self.send_header(name, value)
+        length = dict((k.lower(), v) for k, v in headers).get("content-length")
+        self.send_header("Content-Length", length if self.command == "HEAD" else str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _forward(self) -> None:
+        body = self._body()
+        if self._refused():
+            error = b"<Error><Code>AccessDenied</Code><Message>refused</Message></Error>"
+            self._reply(403, [("Content-Type", "application/xml")], error)
+            return
+        upstream = http.client.HTTPConnection(self.server.upstream, timeout=30)
+        try:
+            headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
+            upstream.request(self.command, self.path, body=body or None, headers=headers)
+            answer = upstream.getresponse()
+            self._reply(answer.status, answer.getheaders(), answer.read())
+        finally:
+            upstream.close()
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward
+
+
+@pytest.fixture
+def failing_proxy(moto: RunningServer) -> Iterator[_FailingProxy]:
+    proxy = _FailingProxy(moto.url, fail_at=2)
+    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield proxy
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.mark.parametrize("part_size", ["8MB", "1MB"], ids=["single-put", "multipart"])
+def test_a_failed_upload_still_deletes_every_scratch_object(
+    failing_proxy: _FailingProxy, s3: BaseClient, part_size: str
+) -> None:
+    bucket = _bucket()
+    s3.create_bucket(Bucket=bucket)
+    spec = S3Spec(bucket=bucket, size="2MB", part_size=part_size, uploads=3, samples=5)
+    with pytest.raises(MeasurementError, match="AccessDenied") as err:
+        run_s3(spec, CONF, failing_proxy.url)
+    assert "uploading the scratch objects" in str(err.value)
+    assert failing_proxy.uploads_started == 2  # the first upload landed, the second was refused
+    assert _scratch_left(s3, bucket) == 0
+    uploads = s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+    assert uploads == []
 
 
 def test_missing_bucket_names_the_bucket_and_the_fix(moto: RunningServer) -> None:

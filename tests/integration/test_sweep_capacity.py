@@ -52,7 +52,10 @@ def test_sweep_sees_the_slot_limit(runner: Runner, tmp_path: Path) -> None:
     efficiency = found.values["scaling.efficiency"]
     assert efficiency.value < 0.5 and efficiency.high < 0.8  # 16 users do ~4x one user
     if "usl.peak_users" in found.values:
-        assert 2 <= found.values["usl.peak_users"].value <= 16
+        peak_users = found.values["usl.peak_users"]
+        assert 2 <= peak_users.value <= 16
+        assert peak_users.method == "usl-bootstrap"  # a model's extrapolation, not a count
+        assert peak_users.low <= peak_users.value <= peak_users.high
     steps = found.series["sweep"]["steps"]
     assert [s["users"] for s in steps] == [1, 2, 4, 8, 16]
     assert all(s["throughput"] <= 1.15 * CAPACITY for s in steps)

@@ -14,6 +14,8 @@ from scipy.signal import lfilter
 from infratest.stats import (
     Interval,
     UslFit,
+    _usl_least_squares,
+    _usl_refits,
     batch_means_interval,
     exact,
     fit_usl,
@@ -23,6 +25,7 @@ from infratest.stats import (
     rate_interval,
     ratio_interval,
     slope_interval,
+    usl_peak_intervals,
 )
 
 REPS = 2000
@@ -322,6 +325,101 @@ def test_fit_usl_linear_scaling_has_no_peak() -> None:
     # a peak far beyond the measured range is a guess, and is reported as one
     assert fit.ok == math.isinf(fit.peak_users)
     assert fit.ok or "no peak in sight" in fit.reason
+
+
+TRUE_PEAK_THROUGHPUT = float(TRUE_USL.predict([TRUE_USL.peak_users])[0])
+Z95 = 1.6448536269514722
+
+
+def _usl_steps(rel_se: float, seed: int) -> tuple[UslFit, list[Interval]]:
+    """USL throughput with relative noise `rel_se`, each step's interval saying so."""
+    true = TRUE_USL.predict(USERS)
+    x = true * (1.0 + rel_se * np.random.default_rng(seed).standard_normal(USERS.size))
+    half = Z95 * rel_se * true
+    pairs = zip(x, half, strict=True)
+    steps = [Interval(v, v - h, v + h, 0.95, 10, "batch-means-t") for v, h in pairs]
+    return fit_usl(USERS, x), steps
+
+
+def _width(iv: Interval) -> float:
+    return iv.high - iv.low
+
+
+def test_usl_bootstrap_contains_the_true_peak_and_widens_with_noise() -> None:
+    quiet_fit, quiet = _usl_steps(0.003, seed=5)
+    noisy_fit, noisy = _usl_steps(0.05, seed=5)
+    tight = usl_peak_intervals(USERS, quiet, quiet_fit, 0.95)
+    loose = usl_peak_intervals(USERS, noisy, noisy_fit, 0.95)
+    for peaks in (tight, loose):
+        assert peaks.users.low <= TRUE_USL.peak_users <= peaks.users.high
+        assert peaks.throughput.low <= TRUE_PEAK_THROUGHPUT <= peaks.throughput.high
+        for iv in (peaks.users, peaks.throughput):
+            assert iv.method == "usl-bootstrap" and iv.n == USERS.size
+            assert iv.low < iv.value < iv.high and math.isfinite(iv.high)
+    assert tight.users.value == quiet_fit.peak_users
+    assert _width(tight.users) < 0.05 * TRUE_USL.peak_users
+    assert _width(loose.users) > 5 * _width(tight.users)
+    assert _width(loose.throughput) > 5 * _width(tight.throughput)
+
+
+def test_usl_bootstrap_is_seeded_and_its_ends_are_one_sided() -> None:
+    fit, steps = _usl_steps(0.03, seed=2)
+    first = usl_peak_intervals(USERS, steps, fit, 0.95)
+    assert usl_peak_intervals(USERS, steps, fit, 0.95) == first
+    at_80 = usl_peak_intervals(USERS, steps, fit, 0.8)
+    assert first.users.low < at_80.users.low and at_80.users.high < first.users.high
+
+
+def test_usl_bootstrap_without_step_intervals_is_unbounded() -> None:
+    fit, steps = _usl_steps(0.01, seed=3)
+    steps[2] = Interval(steps[2].value, -math.inf, math.inf, 0.95, 1, "batch-means-t")
+    peaks = usl_peak_intervals(USERS, steps, fit, 0.95)
+    assert peaks.users.value == fit.peak_users
+    assert peaks.users.low == -math.inf and peaks.users.high == math.inf
+    assert peaks.throughput.low == -math.inf and peaks.throughput.high == math.inf
+
+
+def test_usl_bootstrap_level_off_has_an_open_peak_users_end() -> None:
+    # sigma > 0, kappa = 0: throughput levels off at lam / sigma; some refits find no peak
+    x = 100.0 * USERS / (1.0 + 0.2 * (USERS - 1.0))
+    steps = [Interval(v, 0.97 * v, 1.03 * v, 0.95, 10, "t") for v in x]
+    fit = fit_usl(USERS, x)
+    peaks = usl_peak_intervals(USERS, steps, fit, 0.95)
+    assert peaks.users.high == math.inf
+    assert peaks.throughput.low <= 500.0 <= peaks.throughput.high
+
+
+@pytest.mark.parametrize(("truth", "rel"), [((0.05, 0.002, 100.0), 0.1), ((0.1, 0.0, 50.0), 0.05)])
+def test_batched_usl_refits_match_scipy(truth: tuple[float, float, float], rel: float) -> None:
+    true = UslFit(*truth, 1.0, 0.0, 0.0, True, "").predict(USERS)
+    xs = true * (1.0 + rel * np.random.default_rng(9).standard_normal((40, USERS.size)))
+    start = np.array(truth)
+    batched = _usl_refits(USERS, xs, start)
+    for row, x in zip(batched, xs, strict=True):
+        reference = np.array(_usl_least_squares(USERS, x, start))
+        cost = [
+            float(np.sum((UslFit(*p, 1, 0, 0, True, "").predict(USERS) - x) ** 2))
+            for p in (row, reference)
+        ]
+        assert cost[0] <= cost[1] * (1.0 + 1e-6)
+        assert np.all(row >= 0.0)
+
+
+def test_usl_bootstrap_covers_the_true_peak_in_simulation() -> None:
+    """Each one-sided end misses the truth about 5% of the time at 95%; 60 repetitions
+    allow up to 12% so Monte Carlo noise does not fail a correct method."""
+    misses = np.zeros(4)
+    reps = 60
+    for seed in range(reps):
+        fit, steps = _usl_steps(0.05, seed=100 + seed)
+        peaks = usl_peak_intervals(USERS, steps, fit, 0.95)
+        misses += [
+            peaks.users.low > TRUE_USL.peak_users,
+            peaks.users.high < TRUE_USL.peak_users,
+            peaks.throughput.low > TRUE_PEAK_THROUGHPUT,
+            peaks.throughput.high < TRUE_PEAK_THROUGHPUT,
+        ]
+    assert np.all(misses / reps <= 0.12), misses / reps
 
 
 # --- properties ------------------------------------------------------------------------------
