@@ -12,7 +12,7 @@ import numpy as np
 GENERATOR_SATURATION_CORES = 0.9
 # The event loop is asked to wake every 50 ms; when it is late by more than this in more
 # than LAG_SHARE of the samples, requests are sent (and timed) late.
-LAG_LIMIT_S = 0.010
+LAG_LIMIT_S = 0.020
 LAG_SHARE = 0.10
 LAG_MIN_SAMPLES = 20
 

@@ -41,7 +41,8 @@ def test_sweep_sees_the_slot_limit(runner: Runner, tmp_path: Path) -> None:
     result = _run(
         runner,
         tmp_path,
-        "sweep: {users: [1, 2, 4, 8, 16], step: 2s, requests: [GET /work]}",
+        # 4 s steps: after the ramp, three whole seconds per step give throughput an interval
+        "sweep: {users: [1, 2, 4, 8, 16], step: 4s, requests: [GET /work]}",
         "scaling.efficiency: '>= 0.8', throughput.peak: '>= 1/s'",
     )
     found = result.measurements
@@ -71,7 +72,7 @@ def test_sweep_below_the_limit_scales(runner: Runner, tmp_path: Path) -> None:
     result = _run(
         runner,
         tmp_path,
-        "sweep: {users: [1, 2], step: 2s, requests: [GET /work]}",
+        "sweep: {users: [1, 2], step: 4s, requests: [GET /work]}",
         "scaling.efficiency: '>= 0.8'",
     )
     assert result.outcome.verdict in (Verdict.PASS, Verdict.INCONCLUSIVE), result.outcome.reason
@@ -81,11 +82,12 @@ def test_sweep_below_the_limit_scales(runner: Runner, tmp_path: Path) -> None:
 
 
 def test_capacity_finds_the_knee_and_plans_replicas(runner: Runner, tmp_path: Path) -> None:
-    # min 2 users and 3 s steps: the smallest step must hold enough samples for each SLO to
-    # be decided (0 errors in ~110 requests bounds the rate below 5%, not below 1%).
+    # min 2 users and 5 s steps (the cap: a step ends once its SLO is decided): the smallest
+    # step must hold enough samples for each SLO to be decided at every look (0 errors in
+    # ~150 requests bounds the rate below 5%, not below 1%).
     capacity = (
         "capacity: {slo: {latency.p95: < 150ms, errors.rate: < 5%}, users: {min: 2, max: 32}, "
-        "step: 3s, plan: {rate: 400/s, headroom: 25%}, requests: [GET /work]}"
+        "step: 5s, plan: {rate: 400/s, headroom: 25%}, requests: [GET /work]}"
     )
     result = _run(runner, tmp_path, capacity, "capacity.users: '>= 4'")
     found = result.measurements
@@ -101,7 +103,11 @@ def test_capacity_finds_the_knee_and_plans_replicas(runner: Runner, tmp_path: Pa
     met = {s["users"]: s["meets_slo"] for s in series["steps"]}
     assert met[2] and met[4] and not met[hi]
     assert len(met) <= 12
-    assert series["plan"]["replicas"] == math.ceil(500 / throughput)
+    # replicas are sized from the lower bound of one replica's throughput, never the estimate
+    floor = series["plan"]["per_replica_throughput_low"]
+    assert 0 < floor <= throughput
+    assert series["plan"]["replicas"] == math.ceil(500 / floor) >= math.ceil(500 / throughput)
+    assert series["confirmations"] and series["confirmed"] == users
     assert any(f"between {lo} and {hi} users" in n for n in found.notes)
     json.dumps(series, allow_nan=False)
 
