@@ -185,15 +185,15 @@ def _coverage_rows(pool: ProcessPoolExecutor, runs: int, parts: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2000, help="runs per stopping-rule row")
-    parser.add_argument("--quick", action="store_true", help="200 runs per row")
+    parser.add_argument("--quick", action="store_true", help="200 runs per stopping-rule row")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     runs = 200 if args.quick else args.runs
     parts = max(1, args.workers) * 4
     with ProcessPoolExecutor(max_workers=max(1, args.workers)) as pool:
         _stopping_rows(pool, runs, parts)
-        _samples_rows(pool, max(100, runs // 4), parts)
-        _coverage_rows(pool, runs, parts)
+        _samples_rows(pool, max(100, runs // 10), parts)
+        _coverage_rows(pool, max(200, runs // 2), parts)
     return 0
 
 
