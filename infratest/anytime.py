@@ -49,6 +49,9 @@ MIXTURE_TUNED_WINDOWS = 10.0  # the normal mixture is tightest near this many wi
 MIN_MEAN_WINDOWS = 3
 _TINY_P = 1e-300  # stands in for p0 = 0, where the logs below are undefined
 _XTOL = 1e-13
+# event thresholds are compared with whole counts (over D), and every candidate is
+# confirmed on its own count, so a millionth of an event is precision enough
+_EVENTS_XTOL = 1e-6
 
 
 def _log(x: float) -> float:
@@ -123,8 +126,8 @@ def fail_test_rejects(events: float, trials: float, p0: float, confidence: float
     return _log_fail_martingale(s, n, _check_p0(p0)) >= _alpha_level(confidence)
 
 
-def _root(f, lo: float, hi: float) -> float:
-    return float(optimize.brentq(f, lo, hi, xtol=_XTOL, rtol=1e-12))
+def _root(f, lo: float, hi: float, xtol: float = _XTOL) -> float:
+    return float(optimize.brentq(f, lo, hi, xtol=xtol, rtol=1e-12))
 
 
 def _proportion_bounds(s: float, n: float, level: float) -> tuple[float, float]:
@@ -172,7 +175,7 @@ def _largest_passing_events(n: float, p0: float, level: float) -> float | None:
     f = lambda s: _log_pass_martingale(s, n, p0) - level  # noqa: E731
     if n <= 0.0 or f(0.0) < 0.0:
         return None
-    return _root(f, 0.0, n * p0)
+    return _root(f, 0.0, n * p0, _EVENTS_XTOL)
 
 
 @lru_cache(maxsize=4096)
@@ -181,7 +184,7 @@ def _smallest_failing_events(n: float, p0: float, level: float) -> float | None:
     f = lambda s: _log_fail_martingale(s, n, p0) - level  # noqa: E731
     if n <= 0.0 or f(n) < 0.0:
         return None
-    return _root(f, n * p0, n)
+    return _root(f, n * p0, n, _EVENTS_XTOL)
 
 
 def min_trials_to_pass(p0: float, confidence: float) -> int:
@@ -208,7 +211,7 @@ def _histogram(values: ArrayLike, counts: ArrayLike) -> tuple[np.ndarray, np.nda
     k = np.asarray(counts, dtype=float).reshape(-1)
     if v.shape != k.shape:
         raise ValueError(f"length mismatch: {v.size} values vs {k.size} counts")
-    if np.any(np.isnan(v)) or np.any(k < 0):
+    if np.isnan(v).any() or (k < 0).any():
         raise ValueError("histogram values must not be nan and counts must be >= 0")
     if v.size > 1 and not np.all(v[1:] > v[:-1]):
         v, inv = np.unique(v, return_inverse=True)

@@ -66,6 +66,23 @@ class _WindowSeries:
     censored_position: np.ndarray
 
 
+def _merge_histograms(
+    values: np.ndarray, counts: np.ndarray, new_values: np.ndarray, new_counts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted histogram plus unsorted rows, without re-sorting what is already sorted: the
+    pooled histogram is brought up to date every second, the new rows are few."""
+    distinct, inv = np.unique(new_values, return_inverse=True)
+    added = np.bincount(inv.reshape(-1), weights=new_counts, minlength=distinct.size)
+    added = np.rint(added).astype(np.int64)
+    at = np.searchsorted(values, distinct)
+    known = at < values.size
+    known[known] = values[at[known]] == distinct[known]
+    counts = counts.copy()
+    counts[at[known]] += added[known]
+    fresh = ~known
+    return np.insert(values, at[fresh], distinct[fresh]), np.insert(counts, at[fresh], added[fresh])
+
+
 class LatencyWindows:
     """Per-1s-window latency histograms of one request population, filled incrementally.
 
@@ -154,11 +171,7 @@ class LatencyWindows:
         """All windows as one histogram: distinct values ascending, their counts."""
         if self._pooled_rows < self._rows:
             new = slice(self._pooled_rows, self._rows)
-            values = np.concatenate([self._pool[0], self._row_value[new]])
-            counts = np.concatenate([self._pool[1], self._row_count[new]])
-            distinct, inv = np.unique(values, return_inverse=True)
-            pooled = np.bincount(inv.reshape(-1), weights=counts, minlength=distinct.size)
-            self._pool = (distinct, np.rint(pooled).astype(np.int64))
+            self._pool = _merge_histograms(*self._pool, self._row_value[new], self._row_count[new])
             self._pooled_rows = self._rows
         return self._pool[0].copy(), self._pool[1].copy()
 

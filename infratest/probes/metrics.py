@@ -131,7 +131,7 @@ def _growth(
     span = float(t[-1] - t[0]) if t.size else 0.0
     if tw.size < MIN_SLOPE_WINDOWS:
         raw = slope_interval(t, rss, c)
-        iv = Interval(raw.value, -math.inf, math.inf, c, int(t.size), "ols-slope")
+        iv = Interval(raw.value, -math.inf, math.inf, c, int(t.size), raw.method)
         return iv, (
             f"rss growth unknown: {span:.1f} s of samples {after} give {tw.size} window(s) of "
             f"{window:g} s; a slope needs at least {MIN_SLOPE_WINDOWS}"

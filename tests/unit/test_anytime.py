@@ -86,6 +86,7 @@ def test_design_effect_widens_the_proportion() -> None:
     assert bursty.low < plain.low and bursty.high > plain.high
     assert bursty.effective_n == pytest.approx(125.0) and bursty.n == 1000
     assert bursty.to_dict()["effective_n"] == pytest.approx(125.0)
+    assert "effective_n" not in proportion_interval(60, 1000, 0.95).to_dict()
 
 
 def test_normal_mixture_shrinks_like_one_over_root_windows() -> None:
