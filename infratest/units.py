@@ -186,6 +186,9 @@ def parse_quantity(text: str | int | float) -> Quantity:
         if not math.isfinite(text) or text < 0:
             raise QuantityError(f"expected a finite, non-negative number, got {text!r}")
         return Quantity(float(text), Dimension.NUMBER, str(text))
+    if not isinstance(text, str):  # an empty YAML value (null), a list, a mapping
+        shown = "nothing" if text is None else type(text).__name__
+        raise QuantityError(f'expected a quantity such as "200ms", "1.5GiB" or "50/s", got {shown}')
     match = _QUANTITY.match(text)
     if match is None:
         raise QuantityError(

@@ -3,9 +3,9 @@
 Integration tests point infratest at it and check that each measured figure matches the
 behaviour asked for on the command line: service time, error ratio, crash, hang, slow
 start, stalls past a timeout, a slow tail, periodic pauses, a slow phase after a fast one,
-load shedding with 503s, memory leak, garbage-collector churn without a leak, fixed RSS ballast, extra file
-descriptors and threads, and a hard concurrency cap (``--slots K --delay d`` serves at most
-K/d requests per second).
+load shedding with 503s, memory leak, garbage-collector churn without a leak, fixed RSS
+ballast, extra file descriptors and threads, and a hard concurrency cap (``--slots K
+--delay d`` serves at most K/d requests per second).
 
 ``GET /healthz`` always answers 200 at once and is not counted as a request.
 """

@@ -21,7 +21,7 @@ def _steps(throughput: list[float], rel_half: float) -> list[Step]:
         half = rel_half * x if math.isfinite(rel_half) else math.inf
         found.add("throughput", Interval(x, x - half, x + half, 0.95, 10, "batch-means-t"))
         found.add("generator.cpu.peak", exact(0.2, 0.95))
-        steps.append(Step(users, found, 10.0))
+        steps.append(Step(users, found, 10.0, 10.0 * len(steps)))
     return steps
 
 
