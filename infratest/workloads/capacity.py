@@ -9,8 +9,9 @@ Trying many steps and keeping the largest pass would favour a step that passed b
 the answer is *confirmed*: the chosen step runs once more, fresh, and counts only if it
 passes again (else the next lower pass is tried). A confirmed step is a new, independent
 test, so the capacity is over-stated at most as often as the confidence allows, and its
-throughput (from the confirming run) is free of the winner's bias. Each step ends as soon as
-its SLO is decided (`until: decided`, the default here), with `step` as its cap.
+throughput (from the confirming run, which runs its whole step) is free of the winner's
+bias. Each search step ends as soon as its SLO is decided (`until: decided`, the default
+here), with `step` as its cap.
 """
 
 from __future__ import annotations
@@ -262,10 +263,13 @@ def run_capacity_workload(ctx: WorkloadContext) -> Measurements:
     a confirming run of the answer."""
     spec: CapacitySpec | None = ctx.assumption.capacity
     assert spec is not None and ctx.target is not None
-    rule = _decision_rule(spec)
+    search_rule = _decision_rule(spec)
+    # The confirming run goes on to the whole step (failing fast still): capacity.throughput
+    # comes from it, and deserves every second the step allows.
+    confirm_rule = DecisionRule(fail_fast=spec.fail_fast, until_decided=False)
     clock = [0.0]  # seconds across steps, for the live progress line
 
-    def step_at(users: int) -> Tried:
+    def step_at(users: int, rule: DecisionRule) -> Tried:
         step = run_step(ctx, spec, users, spec.step, spec.warmup, clock[0], spec.slo, rule)
         clock[0] = step.ended_at_s
         verdict, why = _judge(step, spec.slo)
@@ -274,9 +278,9 @@ def run_capacity_workload(ctx: WorkloadContext) -> Measurements:
     tried: dict[int, Tried] = {}
 
     def meets(users: int) -> bool:
-        tried[users] = step_at(users)
+        tried[users] = step_at(users, search_rule)
         return tried[users].verdict == Verdict.PASS
 
     search = search_capacity(spec.users.min, spec.users.max, spec.max_steps, meets)
-    confirmed = confirm(search, tried, step_at)
+    confirmed = confirm(search, tried, lambda users: step_at(users, confirm_rule))
     return capacity_measurements(spec, search, tried, confirmed, ctx.confidence)

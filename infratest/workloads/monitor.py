@@ -97,7 +97,8 @@ class CheckMonitor:
         self.confidence, self.latency_of = confidence, latency_of
         self.monitored = {m: c for m, c in expect.items() if m in FIGURES}
         self.progress = progress
-        self.decided_after_s: float | None = None  # first look at which every check was decided
+        # the look since which every check has stayed decided (None while any is open)
+        self.decided_after_s: float | None = None
         self._last_look_s = -math.inf
         self._look_cost_s = 0.0
 
@@ -130,7 +131,9 @@ class CheckMonitor:
     def _stop(self, measured: float, verdicts: dict[str, Verdict]) -> StopRequest | None:
         failed = [m for m, v in verdicts.items() if v == Verdict.FAIL]
         all_decided = self.decides_everything and Verdict.INCONCLUSIVE not in verdicts.values()
-        if all_decided and self.decided_after_s is None:
+        if not all_decided:
+            self.decided_after_s = None  # a later look undid it: decided means decided since
+        elif self.decided_after_s is None:
             self.decided_after_s = measured
         if failed and self.rule.fail_fast:
             return StopRequest("failed", measured, f"{', '.join(failed)} failed with confidence")
