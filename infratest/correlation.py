@@ -13,8 +13,11 @@ import math
 
 import numpy as np
 from numpy.typing import ArrayLike
+from scipy.stats import chi2
 
-__all__ = ["bartlett_lags", "bartlett_long_run_variance", "design_effect"]
+__all__ = ["CAUTIOUS_COVERAGE", "bartlett_lags", "bartlett_long_run_variance", "design_effect"]
+
+CAUTIOUS_COVERAGE = 0.9
 
 
 def bartlett_lags(windows: int) -> int:
@@ -40,11 +43,16 @@ def bartlett_long_run_variance(residuals: np.ndarray) -> float:
     return max(total, 0.0) * w / (w - 1.0)
 
 
-def design_effect(trials: ArrayLike, events: ArrayLike) -> float:
+def design_effect(trials: ArrayLike, events: ArrayLike, cautious: bool = False) -> float:
     """D = max(1, long-run variance of the window residuals / binomial variance).
 
     Windows are in time order. D is 1 when there is nothing to learn from (fewer than two
     windows, or no event / all events, where the binomial variance is 0).
+
+    `cautious` takes an upper confidence bound instead (the variance ratio over W windows
+    read as chi-square with W-1 degrees of freedom, at CAUTIOUS_COVERAGE): for decisions taken
+    while load runs, from few windows, where a quiet first few seconds would otherwise pass
+    for independence. It costs little once many windows are in.
     """
     n = np.asarray(trials, dtype=float).reshape(-1)
     x = np.asarray(events, dtype=float).reshape(-1)
@@ -57,4 +65,8 @@ def design_effect(trials: ArrayLike, events: ArrayLike) -> float:
     binomial = p_hat * (1.0 - p_hat) * total
     if binomial <= 0.0:
         return 1.0
-    return max(1.0, bartlett_long_run_variance(x - p_hat * n) / binomial)
+    ratio = bartlett_long_run_variance(x - p_hat * n) / binomial
+    if cautious:
+        windows = n.size
+        ratio *= (windows - 1) / float(chi2.ppf(1.0 - CAUTIOUS_COVERAGE, windows - 1))
+    return max(1.0, ratio)

@@ -224,7 +224,9 @@ class LatencyWindows:
         over = self._per_slot(None, self._row_value[: self._rows] >= bound_s)
         return self._slot_trials[order].copy(), np.rint(over[order]).astype(np.int64)
 
-    def _design_effect_at(self, bound_s: float, censored: Censored) -> float:
+    def _design_effect_at(
+        self, bound_s: float, censored: Censored, cautious: bool = False
+    ) -> float:
         """D of the exceedance counts at `bound_s`, unfinished requests at their lower bound."""
         series = self._series(censored)
         size = series.windows.size
@@ -234,24 +236,27 @@ class LatencyWindows:
         c_pos = series.censored_position
         trials += np.bincount(c_pos, minlength=size)
         events += np.bincount(c_pos, weights=censored.elapsed_s >= bound_s, minlength=size)
-        return design_effect(trials, events)
+        return design_effect(trials, events, cautious)
 
-    def quantile(self, q: float, confidence: float, censored: Censored | None = None) -> Interval:
+    def quantile(
+        self, q: float, confidence: float, censored: Censored | None = None, cautious: bool = False
+    ) -> Interval:
         """Anytime-valid q-quantile. Each candidate bound b is tested with the design effect
         of the exceedance counts *at b*: bursts of slow requests widen the bounds they reach,
         while a tail no window reaches (D = 1 there) keeps the binomial width. (The design
         effect at the point estimate alone would let any drift of the median between windows
-        widen a p95 bound far out in the tail.)"""
+        widen a p95 bound far out in the tail.) `cautious`: the design effect's upper bound,
+        for decisions taken while load runs."""
         cens = censored or _no_censored()
         values, counts = self.pooled()
         first = quantile_cs(values, counts, q, confidence, censored=cens.elapsed_s, cap=cens.cap_s)
         if math.isnan(first.value):
             return first
         tails = _Tails(values, counts, cens)
-        test = _BoundTest(self, cens, tails, 1.0 - q, confidence)
+        test = _BoundTest(self, cens, tails, 1.0 - q, confidence, cautious)
         high = test.upper(first.high)
         low = test.lower(first.low)
-        d = self._design_effect_at(first.value, cens)
+        d = self._design_effect_at(first.value, cens, cautious)
         return replace(
             first, low=min(low, first.value), high=max(high, first.value), effective_n=tails.n / d
         )
@@ -322,13 +327,19 @@ class _BoundTest:
     effect; a bisection over the distinct values (the tests are monotone in b)."""
 
     def __init__(
-        self, store: LatencyWindows, cens: Censored, tails: _Tails, p0: float, confidence: float
+        self,
+        store: LatencyWindows,
+        cens: Censored,
+        tails: _Tails,
+        p0: float,
+        confidence: float,
+        cautious: bool,
     ) -> None:
         self.store, self.cens, self.tails = store, cens, tails
-        self.p0, self.confidence = p0, confidence
+        self.p0, self.confidence, self.cautious = p0, confidence, cautious
 
     def _effect(self, b: float) -> float:
-        return self.store._design_effect_at(b, self.cens)
+        return self.store._design_effect_at(b, self.cens, self.cautious)
 
     def passes_below(self, b: float) -> bool:
         """The q-quantile is shown to be at most b."""
@@ -373,11 +384,15 @@ class _BoundTest:
         return float(candidates[lo])
 
 
-def proportion_over_windows(trials: ArrayLike, events: ArrayLike, confidence: float) -> Interval:
-    """Anytime-valid share of events (e.g. errors) from per-window counts in time order."""
+def proportion_over_windows(
+    trials: ArrayLike, events: ArrayLike, confidence: float, cautious: bool = False
+) -> Interval:
+    """Anytime-valid share of events (e.g. errors) from per-window counts in time order;
+    `cautious` as for the design effect."""
     n = np.asarray(trials, dtype=float).reshape(-1)
     x = np.asarray(events, dtype=float).reshape(-1)
-    return proportion_cs(float(x.sum()), float(n.sum()), confidence, design_effect(n, x))
+    d = design_effect(n, x, cautious)
+    return proportion_cs(float(x.sum()), float(n.sum()), confidence, d)
 
 
 def rate_over_windows(counts: ArrayLike, confidence: float, window_s: float = 1.0) -> Interval:

@@ -9,13 +9,14 @@ Trying many steps and keeping the largest pass would favour a step that passed b
 the answer is *confirmed*: the chosen step runs once more, fresh, and counts only if it
 passes again (else the next lower pass is tried). A confirmed step is a new, independent
 test, so the capacity is over-stated at most as often as the confidence allows, and its
-throughput (from the confirming run, which runs its whole step) is free of the winner's
+throughput (from the confirming run, which measures at least 4 s) is free of the winner's
 bias. Each search step ends as soon as its SLO is decided (`until: decided`, the default
 here), with `step` as its cap.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from infratest.workloads.sweep import Step, generator_figures, json_float, run_s
 TOLERANCE = 0.10  # stop bisecting once the bracket is within 10% of its lower end
 METHOD = "capacity-search"
 MAX_CONFIRMATIONS = 2  # confirming runs at most: the chosen step, then the next lower pass
+CONFIRM_MIN_S = 4.0  # a throughput interval needs 3 whole seconds; one more for the partial
 
 
 @dataclass(frozen=True)
@@ -264,9 +266,11 @@ def run_capacity_workload(ctx: WorkloadContext) -> Measurements:
     spec: CapacitySpec | None = ctx.assumption.capacity
     assert spec is not None and ctx.target is not None
     search_rule = _decision_rule(spec)
-    # The confirming run goes on to the whole step (failing fast still): capacity.throughput
-    # comes from it, and deserves every second the step allows.
-    confirm_rule = DecisionRule(fail_fast=spec.fail_fast, until_decided=False)
+    # capacity.throughput comes from the confirming run: it runs at least CONFIRM_MIN_S
+    # measured seconds, so its throughput has whole seconds enough for an interval.
+    confirm_rule = dataclasses.replace(
+        search_rule, min_duration_s=max(search_rule.min_duration_s, CONFIRM_MIN_S)
+    )
     clock = [0.0]  # seconds across steps, for the live progress line
 
     def step_at(users: int, rule: DecisionRule) -> Tried:

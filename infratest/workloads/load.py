@@ -10,7 +10,7 @@ from infratest.spec.scenario import LoadSpec, RequestSpec, Traffic
 from infratest.stats import exact
 from infratest.units import Condition
 from infratest.workloads.context import WorkloadContext
-from infratest.workloads.load_figures import load_intervals
+from infratest.workloads.load_figures import Reading, load_intervals
 from infratest.workloads.load_plan import NO_JSON, LoadPlan
 from infratest.workloads.load_plan import RequestSpec as PlanRequest
 from infratest.workloads.load_runner import LoadRun, LoadRunError, run_load
@@ -79,7 +79,7 @@ def load_measurements(run: LoadRun, confidence: float, latency_of: str) -> Measu
     """Every load metric with its interval, the series for reports, and notes."""
     record = run.record
     found = Measurements()
-    for metric, interval in load_intervals(record, confidence, latency_of).items():
+    for metric, interval in load_intervals(record, Reading(confidence, latency_of)).items():
         found.add(metric, interval)
     found.add("generator.cpu.peak", exact(run.generator_cpu_peak, confidence))
     found.untrusted = saturation_reason(run.generator_cpu_peak, record.lag_s)
@@ -180,4 +180,3 @@ def run_load_workload(ctx: WorkloadContext) -> Measurements:
     if reason:
         found.error = reason
     return found
-

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,7 +32,18 @@ LOAD_METRICS = (
 )
 NO_CENSORING = Censored(np.empty(0, dtype=np.int64), np.empty(0), math.inf)
 
-Figure = Callable[[LoadRecord, str, float], Interval]
+
+@dataclass(frozen=True)
+class Reading:
+    """How to read the record: at what confidence, which requests' latency, and whether
+    cautiously (for decisions while the load runs: the design effect's upper bound)."""
+
+    confidence: float
+    latency_of: str = "all"
+    cautious: bool = False
+
+
+Figure = Callable[[LoadRecord, Reading], Interval]
 
 
 def _population(record: LoadRecord, latency_of: str) -> tuple:
@@ -41,27 +53,27 @@ def _population(record: LoadRecord, latency_of: str) -> tuple:
 
 
 def _percentile(q: float) -> Figure:
-    def figure(record: LoadRecord, latency_of: str, confidence: float) -> Interval:
-        windows, censored = _population(record, latency_of)
-        return windows.quantile(q, confidence, censored)
+    def figure(record: LoadRecord, how: Reading) -> Interval:
+        windows, censored = _population(record, how.latency_of)
+        return windows.quantile(q, how.confidence, censored, how.cautious)
 
     return figure
 
 
-def _max(record: LoadRecord, latency_of: str, confidence: float) -> Interval:
-    windows, censored = _population(record, latency_of)
-    return windows.max(confidence, censored)
+def _max(record: LoadRecord, how: Reading) -> Interval:
+    windows, censored = _population(record, how.latency_of)
+    return windows.max(how.confidence, censored)
 
 
-def _mean(record: LoadRecord, latency_of: str, confidence: float) -> Interval:
-    windows, censored = _population(record, latency_of)
-    return windows.mean(confidence, censored)
+def _mean(record: LoadRecord, how: Reading) -> Interval:
+    windows, censored = _population(record, how.latency_of)
+    return windows.mean(how.confidence, censored)
 
 
-def _throughput(record: LoadRecord, latency_of: str, confidence: float) -> Interval:
+def _throughput(record: LoadRecord, how: Reading) -> Interval:
     """Successful requests per second over the whole seconds measured (by start second)."""
     ok, _ = record.outcomes.per_window(record.complete_windows)
-    return rate_over_windows(ok, confidence)
+    return rate_over_windows(ok, how.confidence)
 
 
 def _window_count(record: LoadRecord, censored: Censored) -> int:
@@ -69,39 +81,38 @@ def _window_count(record: LoadRecord, censored: Censored) -> int:
     return max(math.ceil(record.measured_seconds), max(seen) + 1, 0)
 
 
-def _errors_rate(record: LoadRecord, latency_of: str, confidence: float) -> Interval:
+def _errors_rate(record: LoadRecord, how: Reading) -> Interval:
     """Failed ÷ sent. A request without an answer counts as a failure for the upper end and
     as a success for the lower end: it could still go either way."""
     censored = record.censored()
     windows = _window_count(record, censored)
     ok, failed = record.outcomes.per_window(windows)
     unanswered = np.bincount(censored.windows[censored.windows >= 0], minlength=windows)[:windows]
-    known = proportion_over_windows(ok + failed, failed, confidence)
+    c, cautious = how.confidence, how.cautious
+    known = proportion_over_windows(ok + failed, failed, c, cautious)
     if not unanswered.any():
         return known
-    worst = proportion_over_windows(ok + failed + unanswered, failed + unanswered, confidence)
-    best = proportion_over_windows(ok + failed + unanswered, failed, confidence)
-    return Interval(
-        known.value, best.low, worst.high, confidence, worst.n, known.method, worst.effective_n
-    )
+    worst = proportion_over_windows(ok + failed + unanswered, failed + unanswered, c, cautious)
+    best = proportion_over_windows(ok + failed + unanswered, failed, c, cautious)
+    return Interval(known.value, best.low, worst.high, c, worst.n, known.method, worst.effective_n)
 
 
 def _unanswered(record: LoadRecord) -> int:
     return int(record.censored().windows.size)
 
 
-def _errors_count(record: LoadRecord, latency_of: str, confidence: float) -> Interval:
+def _errors_count(record: LoadRecord, how: Reading) -> Interval:
     failed, unanswered = record.outcomes.total_failed, _unanswered(record)
     sent = failed + record.outcomes.total_ok + unanswered
     if not unanswered:
-        return exact(failed, confidence, sent)
-    return Interval(float(failed), float(failed), float(failed + unanswered), confidence, sent,
-                    "count-with-unanswered")
+        return exact(failed, how.confidence, sent)
+    high = float(failed + unanswered)
+    return Interval(float(failed), float(failed), high, how.confidence, sent, "count-unanswered")
 
 
-def _requests(record: LoadRecord, latency_of: str, confidence: float) -> Interval:
+def _requests(record: LoadRecord, how: Reading) -> Interval:
     sent = record.outcomes.total_ok + record.outcomes.total_failed + _unanswered(record)
-    return exact(sent, confidence, sent)
+    return exact(sent, how.confidence, sent)
 
 
 FIGURES: dict[str, Figure] = {
@@ -116,8 +127,8 @@ FIGURES: dict[str, Figure] = {
 
 
 def load_intervals(
-    record: LoadRecord, confidence: float, latency_of: str, metrics: Iterable[str] | None = None
+    record: LoadRecord, how: Reading, metrics: Iterable[str] | None = None
 ) -> dict[str, Interval]:
     """The named load metrics (all of them by default) as they stand in `record`."""
     names = LOAD_METRICS if metrics is None else [m for m in metrics if m in FIGURES]
-    return {name: FIGURES[name](record, latency_of, confidence) for name in names}
+    return {name: FIGURES[name](record, how) for name in names}

@@ -196,6 +196,7 @@ class _StreamReader(threading.Thread):
             hurry = wish.stopped == "failed"
             _signal_group(self.proc, signal.SIGUSR2 if hurry else signal.SIGUSR1)
 
+
 def _child_env() -> dict[str, str]:
     """Environment for the child: make this very `infratest` importable there too."""
     env = dict(os.environ)

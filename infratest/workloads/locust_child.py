@@ -75,9 +75,7 @@ class InFlight:
         self.starts.pop(id(gevent.getcurrent()), None)
 
     def measured(self, measure_start: float, measure_end: float) -> tuple[float, ...]:
-        return tuple(
-            round(s, 6) for s in self.starts.values() if measure_start <= s < measure_end
-        )
+        return tuple(round(s, 6) for s in self.starts.values() if measure_start <= s < measure_end)
 
 
 def _send(client: Any, spec: RequestSpec, timeout_s: float, fast: bool) -> None:

@@ -24,7 +24,7 @@ from infratest.metrics import METRICS
 from infratest.stats import Interval
 from infratest.units import Condition
 from infratest.verdict import Verdict, condition_text, decide, describe_interval
-from infratest.workloads.load_figures import FIGURES, load_intervals
+from infratest.workloads.load_figures import FIGURES, Reading, load_intervals
 from infratest.workloads.load_record import LoadRecord
 from infratest.workloads.load_runner import StopRequest
 from infratest.workloads.saturation import STANDS_WHEN_SATURATED, saturation_reason
@@ -96,6 +96,9 @@ class CheckMonitor:
         self.expect, self.rule = expect, rule
         self.confidence, self.latency_of = confidence, latency_of
         self.monitored = {m: c for m, c in expect.items() if m in FIGURES}
+        # Looks decide from few windows, where a quiet start can pass for independence:
+        # they take the design effect's upper bound (the final figures take the estimate).
+        self.reading = Reading(confidence, latency_of, cautious=True)
         self.progress = progress
         # the look since which every check has stayed decided (None while any is open)
         self.decided_after_s: float | None = None
@@ -115,7 +118,7 @@ class CheckMonitor:
         if measured - self._last_look_s < LOOK_COST_FACTOR * self._look_cost_s:
             return None  # a long run's looks cost more: look less often (as valid, just later)
         began = time.perf_counter()
-        intervals = load_intervals(record, self.confidence, self.latency_of, self.monitored)
+        intervals = load_intervals(record, self.reading, self.monitored)
         self._look_cost_s = time.perf_counter() - began
         self._last_look_s = measured
         verdicts = {m: early_verdict(m, c, intervals[m]) for m, c in self.monitored.items()}

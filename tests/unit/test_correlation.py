@@ -83,3 +83,15 @@ def test_design_effect_is_at_least_one(rows: list[tuple[int, float]]) -> None:
 def test_long_run_variance_is_nonnegative(values: list[float]) -> None:
     e = np.array(values) - (np.mean(values) if values else 0.0)
     assert bartlett_long_run_variance(e) >= 0.0
+
+
+def test_the_cautious_design_effect_asks_more_of_few_windows_than_of_many() -> None:
+    rng = np.random.default_rng(7)
+    few = rng.binomial(100, 0.05, size=5).astype(float)
+    many = rng.binomial(100, 0.05, size=200).astype(float)
+    assert design_effect(np.full(5, 100.0), few, cautious=True) >= 2.0
+    plain = design_effect(np.full(200, 100.0), many)
+    cautious = design_effect(np.full(200, 100.0), many, cautious=True)
+    assert plain <= cautious <= max(plain, 1.0) * 1.5
+    # nothing to learn from (no event anywhere) stays 1 either way
+    assert design_effect(np.full(5, 100.0), np.zeros(5), cautious=True) == 1.0
