@@ -112,4 +112,7 @@ def _properties(result: AssumptionResult) -> list[tuple[str, str]]:
 
     properties = [("verdict", result.outcome.verdict.value), ("reason", result.outcome.reason)]
     properties += [(c.metric, check_summary(c)) for c in result.outcome.checks]
+    stopping = result.measurements.stopping
+    if stopping is not None:
+        properties += [(k, str(v)) for k, v in stopping.to_dict().items() if v is not None]
     return properties

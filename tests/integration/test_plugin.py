@@ -107,6 +107,8 @@ def test_a_run_reports_verdicts_everywhere(project: pytest.Pytester) -> None:
     properties = {p.get("name"): p.get("value") for p in junit.iter("property")}
     assert properties["verdict"] in ("pass", "fail")
     assert properties["latency.p50"].startswith("fail: ")
+    assert properties["stopped"] in ("duration", "decided", "failed")  # how the run ended
+    assert {a["stopped"] for a in data["assumptions"]} <= {"duration", "decided", "failed"}
 
 
 def test_x_stops_at_the_first_failure(project: pytest.Pytester) -> None:

@@ -98,7 +98,9 @@ def test_capacity_finds_the_knee_and_plans_replicas(runner: Runner, tmp_path: Pa
     assert abs(throughput - CAPACITY) <= 0.15 * CAPACITY
     series = found.series["capacity"]
     lo, hi = series["bracket"]
-    assert lo == users and hi is not None and hi > lo
+    # the answer is the confirmed step: the bracket's pass, or a lower pass when it did not
+    # pass again in a fresh run
+    assert users <= lo and hi is not None and hi > lo
     assert series["slo"] == {"latency.p95": "< 150ms", "errors.rate": "< 5%"}
     met = {s["users"]: s["meets_slo"] for s in series["steps"]}
     assert met[2] and met[4] and not met[hi]
