@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 Path = tuple[str | int, ...]
 
@@ -32,28 +33,20 @@ class Problem:
     column: int
     path: Path
     message: str
+    kind: ClassVar[str] = ""  # shown after the location: "" for errors
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}:{self.column}"
+        where = f"{self.file}:{self.line}:{self.column}:" + (f" {self.kind}:" if self.kind else "")
         field = format_path(self.path)
-        return f"{where}: {field}: {self.message}" if field else f"{where}: {self.message}"
+        return f"{where} {field}: {self.message}" if field else f"{where} {self.message}"
 
 
 @dataclass(frozen=True)
-class SpecWarning:
+class SpecWarning(Problem):
     """Something valid that will not do what its writer hopes (a check that can never pass);
     shown by `infratest validate`, never a reason to refuse the file."""
 
-    file: str
-    line: int
-    column: int
-    path: Path
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}:{self.column}: warning:"
-        field = format_path(self.path)
-        return f"{where} {field}: {self.message}" if field else f"{where} {self.message}"
+    kind: ClassVar[str] = "warning"
 
 
 class SpecError(Exception):
