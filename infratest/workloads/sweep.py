@@ -13,16 +13,9 @@ from typing import Any
 
 from infratest.measurements import MeasurementError, Measurements
 from infratest.spec.scenario import SweepSpec, Traffic
-from infratest.stats import (
-    USL_BOOTSTRAP_DRAWS,
-    Interval,
-    UslFit,
-    exact,
-    fit_usl,
-    ratio_interval,
-    usl_peak_intervals,
-)
+from infratest.stats import Interval, exact, ratio_interval
 from infratest.units import Condition
+from infratest.usl import USL_BOOTSTRAP_DRAWS, UslFit, fit_usl, usl_peak_intervals
 from infratest.workloads.context import WorkloadContext
 from infratest.workloads.load import build_plan, no_answer_reason, shifted, watched_run
 from infratest.workloads.monitor import DecisionRule

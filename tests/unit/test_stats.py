@@ -13,20 +13,16 @@ from scipy.signal import lfilter
 
 from infratest.stats import (
     Interval,
-    UslFit,
-    _usl_least_squares,
-    _usl_refits,
     batch_means_interval,
     exact,
-    fit_usl,
     mean_interval,
     proportion_interval,
     quantile_interval,
     rate_interval,
     ratio_interval,
     slope_interval,
-    usl_peak_intervals,
 )
+from infratest.usl import UslFit, _usl_least_squares, _usl_refits, fit_usl, usl_peak_intervals
 
 REPS = 2000
 MIN_COVERAGE = 0.93
