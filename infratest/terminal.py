@@ -12,7 +12,7 @@ from infratest.verdict import Check, Verdict, describe_interval
 
 if TYPE_CHECKING:
     from infratest.execution import AssumptionResult
-    from infratest.workloads.monitor import LiveStatus
+    from infratest.workloads.live import LiveStatus
 
 
 def _measured(check: Check) -> tuple[str, str]:

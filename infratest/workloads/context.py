@@ -4,15 +4,13 @@ Workloads depend on this module only, never on the runner that builds it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from infratest.spec.scenario import Assumption, Scenario
 from infratest.targets import Target
 from infratest.targets.managed import ManagedProcess
-
-Progress = Callable[[dict[str, Any]], None]
+from infratest.workloads.live import Progress
 
 
 class TargetResolver(Protocol):

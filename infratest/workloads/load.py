@@ -10,12 +10,13 @@ from infratest.spec.scenario import LoadSpec, RequestSpec, Traffic
 from infratest.stats import exact
 from infratest.units import Condition
 from infratest.workloads.context import WorkloadContext
+from infratest.workloads.live import LiveStatus, Progress
 from infratest.workloads.load_figures import Reading, load_intervals
 from infratest.workloads.load_plan import NO_JSON, LoadPlan
 from infratest.workloads.load_plan import RequestSpec as PlanRequest
 from infratest.workloads.load_runner import LoadRun, LoadRunError, run_load
 from infratest.workloads.load_series import load_series
-from infratest.workloads.monitor import CheckMonitor, DecisionRule, LiveStatus, Progress
+from infratest.workloads.monitor import CheckMonitor, DecisionRule
 from infratest.workloads.saturation import STANDS_WHEN_SATURATED, saturation_reason
 
 

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from infratest.metrics import METRICS
 from infratest.stats import Interval
 from infratest.units import Condition
 from infratest.verdict import Verdict, condition_text, decide, describe_interval
+from infratest.workloads.live import LiveCheck, LiveStatus, Progress
 from infratest.workloads.load_figures import FIGURES, Reading, load_intervals
 from infratest.workloads.load_record import LoadRecord
 from infratest.workloads.load_runner import StopRequest
@@ -44,31 +44,6 @@ class DecisionRule:
     fail_fast: bool = True
     until_decided: bool = False
     min_duration_s: float = 5.0
-
-
-@dataclass(frozen=True)
-class LiveCheck:
-    """One check as it stands at a look, for the live progress line."""
-
-    metric: str
-    condition: str
-    measured: str
-    verdict: Verdict
-
-
-@dataclass(frozen=True)
-class LiveStatus:
-    """What the progress line shows once a second."""
-
-    t: float  # seconds since this load run started
-    total_s: float
-    users: int
-    rps: float
-    errors: int
-    checks: tuple[LiveCheck, ...]
-
-
-Progress = Callable[[LiveStatus], None]
 
 
 def early_verdict(metric: str, condition: Condition, interval: Interval) -> Verdict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from infratest.terminal import ProgressLine
 from infratest.verdict import Verdict
-from infratest.workloads.monitor import LiveCheck, LiveStatus
+from infratest.workloads.live import LiveCheck, LiveStatus
 
 
 def _status(t: float, errors: int, checks: tuple[LiveCheck, ...] = ()) -> LiveStatus:
