@@ -67,7 +67,7 @@ class _CpuSampler(threading.Thread):
             self._recording = True
 
     def mark_end(self) -> None:
-        """The child stopped load: writing result files is not load generation."""
+        """The child stopped load: draining and its last lines are not load generation."""
         with self._lock:
             self._recording = False
 
