@@ -153,9 +153,7 @@ def _users_interval(
     smallest load that *failed* (an inconclusive miss proves nothing), else at most the top."""
     best = confirmed.users
     failed = [u for u, t in tried.items() if t.verdict == Verdict.FAIL and u > best]
-    upper = min(failed) - 1 if failed else top
-    if upper <= best:
-        return Interval(float(best), float(best), float(best), confidence, n, METHOD)
+    upper = max(min(failed) - 1 if failed else top, best)
     return Interval(float(best), float(best), float(upper), confidence, n, METHOD)
 
 

@@ -91,21 +91,21 @@ def load_measurements(run: LoadRun, confidence: float, latency_of: str) -> Measu
 
 
 def _notes(run: LoadRun, latency_of: str) -> list[str]:
-    record, counts = run.record, load_series(run.record)["requests"]
+    record, counts = run.record, run.record.counts()
     whose = (
         "all requests sent (failures at their time to fail, unanswered ones as at least their wait)"
         if latency_of == "all"
         else "successful requests only (latency_of: successful)"
     )
     notes = [
-        f"{counts['sent']} requests in {run.measured_seconds:.1f} s measured after ramp and "
+        f"{counts.sent} requests in {run.measured_seconds:.1f} s measured after ramp and "
         f"warm-up; latency of {whose}"
     ]
-    if counts["failed"] or counts["unanswered"]:
+    if counts.failed or counts.unanswered:
         kinds = ", ".join(f"{k} ×{n}" for k, n in record.outcomes.kinds.items())
         notes.append(
-            f"{counts['failed']} failed ({counts['timed_out']} timed out), "
-            f"{counts['unanswered']} unanswered at the end" + (f": {kinds}" if kinds else "")
+            f"{counts.failed} failed ({counts.timed_out} timed out), "
+            f"{counts.unanswered} unanswered at the end" + (f": {kinds}" if kinds else "")
         )
     if record.ended_unexpectedly:
         notes.append(record.ended_unexpectedly)
@@ -130,7 +130,7 @@ def no_answer_reason(run: LoadRun) -> str | None:
         key, count = max(outcomes.kinds.items(), key=lambda kv: kv[1])
         example = ((final.examples.get(key) if final else None) or [""])[0]
         return f"the target did not answer: {key} ×{count} ({example})"
-    unanswered = run.record.censored().windows.size
+    unanswered = run.record.counts().unanswered
     why = final.reason if final is not None else "the load generator ended early"
     return f"no request completed ({unanswered} unanswered): {why}"
 

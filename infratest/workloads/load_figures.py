@@ -97,21 +97,17 @@ def _errors_rate(record: LoadRecord, how: Reading) -> Interval:
     return Interval(known.value, best.low, worst.high, c, worst.n, known.method, worst.effective_n)
 
 
-def _unanswered(record: LoadRecord) -> int:
-    return int(record.censored().windows.size)
-
-
 def _errors_count(record: LoadRecord, how: Reading) -> Interval:
-    failed, unanswered = record.outcomes.total_failed, _unanswered(record)
-    sent = failed + record.outcomes.total_ok + unanswered
-    if not unanswered:
-        return exact(failed, how.confidence, sent)
-    high = float(failed + unanswered)
-    return Interval(float(failed), float(failed), high, how.confidence, sent, "count-unanswered")
+    counts = record.counts()
+    if not counts.unanswered:
+        return exact(counts.failed, how.confidence, counts.sent)
+    high = float(counts.failed + counts.unanswered)
+    low = float(counts.failed)
+    return Interval(low, low, high, how.confidence, counts.sent, "count-unanswered")
 
 
 def _requests(record: LoadRecord, how: Reading) -> Interval:
-    sent = record.outcomes.total_ok + record.outcomes.total_failed + _unanswered(record)
+    sent = record.counts().sent
     return exact(sent, how.confidence, sent)
 
 

@@ -61,6 +61,30 @@ class OutcomeCounts:
         return sum(self.timeouts.values())
 
 
+@dataclass(frozen=True)
+class RequestCounts:
+    """Requests sent in the measured window, by what became of them."""
+
+    ok: int
+    failed: int
+    timed_out: int
+    unanswered: int
+
+    @property
+    def sent(self) -> int:
+        return self.ok + self.failed + self.unanswered
+
+    def to_dict(self) -> dict[str, int]:
+        """The results file's `series.load.requests`."""
+        return {
+            "sent": self.sent,
+            "ok": self.ok,
+            "failed": self.failed,
+            "timed_out": self.timed_out,
+            "unanswered": self.unanswered,
+        }
+
+
 class LoadRecord:
     """Everything streamed so far: latencies per window, outcomes, users, lag, in-flight."""
 
@@ -80,6 +104,7 @@ class LoadRecord:
         self.warmup_requests = 0
         self.final: Final | None = None
         self.ended_unexpectedly: str | None = None
+        self._censored: Censored | None = None  # derived from the last tick or the final line
 
     def add_tick(self, tick: Tick) -> None:
         """Fold one second's news in."""
@@ -92,7 +117,7 @@ class LoadRecord:
             values, counts = decode_latencies(delta.failed_histogram)
             if counts.size:
                 self.everything.add(delta.window, values, counts)
-        self.users_at[max(round(tick.t) - 1, 0)] = tick.users
+        self.users_at[max(round(tick.t) - 1, 0)] = tick.users  # read back by users_now
         if tick.t > self.measure_start_s:
             self.lag_s.extend(tick.lag_s)
         self.ticks += 1
@@ -100,10 +125,12 @@ class LoadRecord:
         self.last_t = tick.t
         self.in_flight = tick.in_flight
         self.warmup_requests = tick.warmup_requests
+        self._censored = None
 
     def finish(self, final: Final) -> None:
         """The child's last word: the measured window and what never finished."""
         self.final = final
+        self._censored = None
 
     def close_unexpectedly(self, reason: str) -> None:
         """The child ended without its last word: what was streamed is all there is."""
@@ -128,7 +155,23 @@ class LoadRecord:
 
     def censored(self) -> Censored:
         """Requests without an answer (yet): each took at least its elapsed time, and at
-        most the timeout."""
+        most the timeout. Worked out once per tick, however many figures ask."""
+        if self._censored is None:
+            self._censored = self._unanswered_now()
+        return self._censored
+
+    def counts(self) -> RequestCounts:
+        """Requests sent so far in the measured window, by outcome."""
+        o = self.outcomes
+        unanswered = int(self.censored().windows.size)
+        return RequestCounts(o.total_ok, o.total_failed, o.total_timeouts, unanswered)
+
+    @property
+    def users_now(self) -> int:
+        """Users running during the last whole second reported."""
+        return self.users_at.get(max(round(self.last_t) - 1, 0), 0)
+
+    def _unanswered_now(self) -> Censored:
         if self.final is not None:
             starts, now = np.asarray(self.final.unfinished), self.final.ended_at
         else:

@@ -42,19 +42,6 @@ def per_second_rows(record: LoadRecord) -> list[dict[str, Any]]:
     return rows
 
 
-def request_counts(record: LoadRecord) -> dict[str, int]:
-    """Requests sent in the measured window, by what became of them."""
-    outcomes = record.outcomes
-    unanswered = int(record.censored().windows.size)
-    return {
-        "sent": outcomes.total_ok + outcomes.total_failed + unanswered,
-        "ok": outcomes.total_ok,
-        "failed": outcomes.total_failed,
-        "timed_out": outcomes.total_timeouts,
-        "unanswered": unanswered,
-    }
-
-
 def error_kinds(record: LoadRecord) -> list[dict[str, Any]]:
     """Failure kinds, most frequent first, with up to three example messages each."""
     examples = record.final.examples if record.final is not None else {}
@@ -66,7 +53,7 @@ def load_series(record: LoadRecord) -> dict[str, Any]:
     """The results file's `series.load` block."""
     return {
         "per_second": per_second_rows(record),
-        "requests": request_counts(record),
+        "requests": record.counts().to_dict(),
         "error_kinds": error_kinds(record),
         "by_name": dict(record.outcomes.names),
         "started_at": record.started_at,

@@ -134,7 +134,7 @@ class CheckMonitor:
         status = LiveStatus(
             t=record.last_t,
             total_s=record.duration_s,
-            users=record.users_at.get(max(round(record.last_t) - 1, 0), 0),
+            users=record.users_now,
             rps=float(record.last_tick_requests),
             errors=record.outcomes.total_failed,
             checks=live,
