@@ -2,7 +2,9 @@
 
 Importing Locust monkey-patches sockets, ssl and threads (gevent) for the whole
 process, which breaks or hangs a normal process such as pytest. So Locust is only
-ever imported here, as the first thing, in a process of its own:
+ever imported here (as the first thing) and by the modules this one imports
+(:mod:`infratest.workloads.locust_users`, the users' request behaviour), in a process of
+its own:
 
     python -m infratest.workloads.locust_child PLAN.json
 
@@ -19,7 +21,6 @@ import locust  # noqa: I001  (must run first: it monkey-patches this process)
 import contextlib
 import logging
 import os
-import random
 import signal
 import sys
 import time
@@ -29,11 +30,11 @@ from typing import Any
 import gevent
 import gevent.event
 from gevent import monkey
-from locust import FastHttpUser, HttpUser, User, between, constant
 from locust.env import Environment
 
-from infratest.workloads.load_plan import LoadPlan, RequestSpec
-from infratest.workloads.recorder import EXAMPLE_CHARS, WindowRecorder
+from infratest.workloads.load_plan import LoadPlan
+from infratest.workloads.locust_users import InFlight, build_user_class, error_key, failure_example
+from infratest.workloads.recorder import WindowRecorder
 from infratest.workloads.wire import Final, Tick, encode
 
 DRAIN_CAP_S = 3.0  # longest wait for in-flight requests once the run is over
@@ -44,74 +45,6 @@ LAG_PERIOD_S = 0.05  # the event loop is asked to wake every 50 ms; lateness is 
 _real_sleep = monkey.get_original("time", "sleep")
 _real_start_thread = monkey.get_original("_thread", "start_new_thread")
 _real_lock = monkey.get_original("_thread", "allocate_lock")
-
-
-def error_key(status: int, exc: BaseException) -> str:
-    """Group failures by what a person would act on: the HTTP status, timeout, or error type."""
-    if status >= 400:
-        return f"HTTP {status}"
-    text = str(exc).lower()
-    if isinstance(exc, TimeoutError) or "timeout" in type(exc).__name__.lower():
-        return "timeout"
-    if "timed out" in text:
-        return "timeout"
-    return type(exc).__name__
-
-
-def _example(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:EXAMPLE_CHARS]
-
-
-class InFlight:
-    """Start times of the requests being sent now, one per user greenlet (closed model)."""
-
-    def __init__(self) -> None:
-        self.starts: dict[int, float] = {}
-
-    def begin(self, start_s: float) -> None:
-        self.starts[id(gevent.getcurrent())] = start_s
-
-    def end(self) -> None:
-        self.starts.pop(id(gevent.getcurrent()), None)
-
-    def measured(self, measure_start: float, measure_end: float) -> tuple[float, ...]:
-        return tuple(round(s, 6) for s in self.starts.values() if measure_start <= s < measure_end)
-
-
-def _send(client: Any, spec: RequestSpec, timeout_s: float, fast: bool) -> None:
-    """Issue one request; failures are reported through Locust's `request` event."""
-    kwargs = spec.client_kwargs()
-    if not fast:
-        kwargs["timeout"] = timeout_s
-    client.request(spec.method, spec.path, **kwargs)
-
-
-def build_user_class(plan: LoadPlan, run: "ChildRun") -> type[User]:
-    """A Locust user class whose single task picks a request from the plan by weight."""
-    fast = plan.user_class == "fast"
-    specs = list(plan.requests)
-    weights = [r.weight for r in specs]
-
-    def send(user: Any) -> None:
-        if run.stop_event.is_set():  # the measured window is over: send nothing more
-            gevent.sleep(0.05)
-            return
-        spec = specs[0] if len(specs) == 1 else random.choices(specs, weights)[0]
-        run.in_flight.begin(time.time() - run.started_at)
-        try:
-            _send(user.client, spec, plan.timeout_s, fast)
-        finally:
-            run.in_flight.end()
-
-    attrs: dict[str, Any] = {"host": plan.host, "tasks": [send], "abstract": False}
-    if plan.wait_max_s > 0:
-        attrs["wait_time"] = between(plan.wait_min_s, plan.wait_max_s)
-    else:
-        attrs["wait_time"] = constant(0)
-    if fast:
-        attrs["network_timeout"] = plan.timeout_s
-        attrs["connection_timeout"] = plan.timeout_s
-    return type("PlanUser", (FastHttpUser if fast else HttpUser,), attrs)
 
 
 class ChildRun:
@@ -153,7 +86,7 @@ class ChildRun:
         example = ""
         if exc is not None:
             status = int(getattr(response, "status_code", 0) or 0)
-            failure, example = error_key(status, exc), _example(exc)
+            failure, example = error_key(status, exc), failure_example(exc)
         self.recorder.record(start, latency, failure, example, name)
 
     def execute(self) -> int:

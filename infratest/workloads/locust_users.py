@@ -1,0 +1,87 @@
+"""What the simulated users send: Locust user classes built from a load plan.
+
+Imported only inside the Locust child (after `locust` has patched the process), never by the
+parent. The run loop (:mod:`infratest.workloads.locust_child`) owns timing and streaming; this
+module owns the request behaviour: which request, how it is sent, and what counts as in flight.
+"""
+
+import random
+import time
+from typing import TYPE_CHECKING, Any
+
+import gevent
+from locust import FastHttpUser, HttpUser, User, between, constant
+
+from infratest.workloads.load_plan import LoadPlan, RequestSpec
+from infratest.workloads.recorder import EXAMPLE_CHARS
+
+if TYPE_CHECKING:
+    from infratest.workloads.locust_child import ChildRun
+
+
+def error_key(status: int, exc: BaseException) -> str:
+    """Group failures by what a person would act on: the HTTP status, timeout, or error type."""
+    if status >= 400:
+        return f"HTTP {status}"
+    text = str(exc).lower()
+    if isinstance(exc, TimeoutError) or "timeout" in type(exc).__name__.lower():
+        return "timeout"
+    if "timed out" in text:
+        return "timeout"
+    return type(exc).__name__
+
+
+def failure_example(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:EXAMPLE_CHARS]
+
+
+class InFlight:
+    """Start times of the requests being sent now, one per user greenlet (closed model)."""
+
+    def __init__(self) -> None:
+        self.starts: dict[int, float] = {}
+
+    def begin(self, start_s: float) -> None:
+        self.starts[id(gevent.getcurrent())] = start_s
+
+    def end(self) -> None:
+        self.starts.pop(id(gevent.getcurrent()), None)
+
+    def measured(self, measure_start: float, measure_end: float) -> tuple[float, ...]:
+        return tuple(round(s, 6) for s in self.starts.values() if measure_start <= s < measure_end)
+
+
+def _send(client: Any, spec: RequestSpec, timeout_s: float, fast: bool) -> None:
+    """Issue one request; failures are reported through Locust's `request` event."""
+    kwargs = spec.client_kwargs()
+    if not fast:
+        kwargs["timeout"] = timeout_s
+    client.request(spec.method, spec.path, **kwargs)
+
+
+def build_user_class(plan: LoadPlan, run: "ChildRun") -> type[User]:
+    """A Locust user class whose single task picks a request from the plan by weight."""
+    fast = plan.user_class == "fast"
+    specs = list(plan.requests)
+    weights = [r.weight for r in specs]
+
+    def send(user: Any) -> None:
+        if run.stop_event.is_set():  # the measured window is over: send nothing more
+            gevent.sleep(0.05)
+            return
+        spec = specs[0] if len(specs) == 1 else random.choices(specs, weights)[0]
+        run.in_flight.begin(time.time() - run.started_at)
+        try:
+            _send(user.client, spec, plan.timeout_s, fast)
+        finally:
+            run.in_flight.end()
+
+    attrs: dict[str, Any] = {"host": plan.host, "tasks": [send], "abstract": False}
+    if plan.wait_max_s > 0:
+        attrs["wait_time"] = between(plan.wait_min_s, plan.wait_max_s)
+    else:
+        attrs["wait_time"] = constant(0)
+    if fast:
+        attrs["network_timeout"] = plan.timeout_s
+        attrs["connection_timeout"] = plan.timeout_s
+    return type("PlanUser", (FastHttpUser if fast else HttpUser,), attrs)
