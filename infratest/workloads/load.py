@@ -10,6 +10,7 @@ from infratest.spec.scenario import LoadSpec, RequestSpec, Traffic
 from infratest.stats import exact
 from infratest.units import Condition
 from infratest.workloads.context import WorkloadContext
+from infratest.workloads.drift import latency_drift
 from infratest.workloads.live import LiveStatus, Progress
 from infratest.workloads.load_figures import Reading, load_intervals
 from infratest.workloads.load_plan import NO_JSON, LoadPlan
@@ -109,6 +110,9 @@ def _notes(run: LoadRun, latency_of: str) -> list[str]:
         )
     if record.ended_unexpectedly:
         notes.append(record.ended_unexpectedly)
+    drift = latency_drift(record.successful if latency_of == "successful" else record.everything)
+    if drift is not None:
+        notes.append(drift.note())
     final = record.final
     if run.stop is not None:
         notes.append(f"stopped after {run.stop.after_s:.1f} s measured: {run.stop.why}")
