@@ -38,6 +38,8 @@ from infratest.workloads.load_runner import (
 )
 from infratest.workloads.worker_policy import WorkerPolicy
 
+_NULL = subprocess.DEVNULL
+
 
 class _FleetMarks:
     """The master's marks: who joined, who was lost, and why the run could not start."""
@@ -78,23 +80,29 @@ def _local_workers(
     """Start the local workers; on the way out note the ones that died, then reap them all."""
     master = f"{fleet.connect_host}:{fleet.port}"
     procs: dict[str, subprocess.Popen[str]] = {}
-    try:
-        for name in fleet.local_names():
-            args = ["infratest.workloads.locust_worker", "--master", master, "--name", name]
-            stderr = open(work / f"{name}.stderr", "w+b")  # noqa: SIM115 (closed with the dir)
-            args += ["--policy", "policy.json"]
-            procs[name] = _spawn(work, args, subprocess.DEVNULL, stderr)
-        yield list(procs.values())
-    finally:
-        for name, proc in procs.items():
-            code = proc.poll()
-            if code is not None and code != 0:
-                record.workers.mark_lost(name, f"its process exited with code {code}")
-        for proc in procs.values():
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(TERM_GRACE_S)  # the master's quit ends them
-            if proc.returncode is None:
-                _terminate(proc)
+    with contextlib.ExitStack() as files:
+        try:
+            for name in fleet.local_names():
+                stderr = files.enter_context(open(work / f"{name}.stderr", "w+b"))
+                args = ["infratest.workloads.locust_worker", "--master", master, "--name", name]
+                procs[name] = _spawn(work, [*args, "--policy", "policy.json"], _NULL, stderr)
+            yield list(procs.values())
+        finally:
+            _reap_workers(procs, record)
+
+
+def _reap_workers(procs: dict[str, subprocess.Popen[str]], record: LoadRecord) -> None:
+    """Note the local workers that died, then let the rest exit (the master's quit ends
+    them) or end them."""
+    for name, proc in procs.items():
+        code = proc.poll()
+        if code is not None and code != 0:
+            record.workers.mark_lost(name, f"its process exited with code {code}")
+    for proc in procs.values():
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(TERM_GRACE_S)
+        if proc.returncode is None:
+            _terminate(proc)
 
 
 def _run_master(

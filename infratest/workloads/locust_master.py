@@ -21,7 +21,7 @@ from typing import Any
 import gevent
 import gevent.event
 from locust.env import Environment
-from locust.runners import STATE_MISSING
+from locust.runners import STATE_MISSING, STATE_RUNNING
 
 from infratest.workloads import fleet_protocol as proto
 from infratest.workloads.fleet import LOCAL_NAME_PREFIX, FleetSettings
@@ -62,12 +62,29 @@ class MasterRun:
             self.runner.register_message(kind, handler)
 
     def _on_ready(self, environment: Environment, msg: Any, **kw: Any) -> None:
-        if len(self.names) >= self.fleet.workers or msg.node_id in self.names:
-            return  # one worker too many: it gets no plan (and so no users of ours)
+        if msg.node_id in self.names:
+            return
+        if len(self.names) >= self.fleet.workers:
+            self._turn_away(msg.node_id)
+            return
         index = len(self.names)
         self.names[msg.node_id] = str(msg.data["name"])
         data = {"plan": self.plan.to_json(), "index": index, "workers": self.fleet.workers}
         self.runner.send_message(proto.PLAN, data, client_id=msg.node_id)
+
+    def _turn_away(self, client_id: str) -> None:
+        """One worker too many: without the plan it would run placeholder users, so it is
+        told to quit and its share goes back to the others (as Locust does on a stop)."""
+        node = self.runner.clients.get(client_id)
+        self.runner.send_message("quit", client_id=client_id)
+        if node is None:
+            return
+        del self.runner.clients[client_id]
+        dispatcher = self.runner._users_dispatcher
+        if dispatcher is not None:
+            dispatcher.remove_worker(node)
+            if self.runner.state == STATE_RUNNING:
+                self.runner.start(self.runner.target_user_count, self.runner.spawn_rate)
 
     def _on_accept(self, environment: Environment, msg: Any, **kw: Any) -> None:
         name = str(msg.data["name"])

@@ -20,6 +20,12 @@ from infratest.execution import AssumptionResult
 from infratest.hosts import free_port
 from infratest.spec.config import Config
 from infratest.verdict import Verdict
+from infratest.workloads.fleet import FleetSettings
+from infratest.workloads.fleet_runner import run_fleet
+from infratest.workloads.load_plan import LoadPlan, RequestSpec
+from infratest.workloads.load_record import LoadRecord
+from infratest.workloads.load_runner import StopRequest
+from infratest.workloads.worker_policy import WorkerPolicy
 from tests.support.assumptions import behaviour_config, run_assumption
 from tests.support.servers import RunningServer, start_server
 
@@ -197,3 +203,24 @@ def test_a_worker_whose_allow_list_excludes_the_target_refuses_it(
     reason = result.outcome.reason
     assert "refused the plan" in reason and "not in allow.hosts" in reason and "10.1.2.3" in reason
     assert worker.wait(20) == 0
+
+
+def test_a_watcher_stop_ends_every_worker_early(server: RunningServer) -> None:
+    plan = LoadPlan(server.url, (RequestSpec("GET", "/work"),), users=8, duration_s=30.0)
+    fleet = FleetSettings(local_workers=2, bind_host="127.0.0.1", port=free_port())
+
+    def watcher(record: LoadRecord, cpu_peak: float) -> StopRequest | None:
+        if record.measured_seconds < 2:
+            return None
+        return StopRequest("failed", record.measured_seconds, "a check failed")
+
+    began = time.monotonic()
+    run = run_fleet(plan, fleet, WorkerPolicy(("127.0.0.1",), 8, 30.0), watcher=watcher)
+    assert time.monotonic() - began < 20  # far less than the 30 s planned
+    assert run.stop is not None and run.record.measured_seconds < 10
+    views = run.record.workers.by_name
+    assert sorted(views) == ["local-1", "local-2"]
+    assert all(
+        v.final is not None and "stopped by the parent" in v.final.reason for v in views.values()
+    )
+    assert not _locust_processes()
