@@ -109,10 +109,18 @@ def test_two_workers_measure_what_one_process_does(tmp_path: Path, server: Runni
 
 
 def _locust_processes() -> list[psutil.Process]:
-    """Load generator processes (master, workers, child) still alive anywhere."""
+    """Master and worker processes of this project's runs still alive anywhere (orphans
+    included: they work in an infratest-fleet-/-worker- folder), not other projects' Locust."""
     found = []
     for proc in psutil.process_iter(["cmdline"]):
-        if any("infratest.workloads.locust_" in part for part in proc.info["cmdline"] or []):
+        command = " ".join(proc.info["cmdline"] or [])
+        if "locust_master" not in command and "locust_worker" not in command:
+            continue
+        try:
+            cwd = proc.cwd()
+        except psutil.Error:
+            continue
+        if "infratest-fleet-" in cwd or "infratest-worker-" in cwd:
             found.append(proc)
     return found
 
@@ -159,12 +167,7 @@ def test_a_killed_worker_is_named_and_the_run_still_ends(
     assert result.outcome.verdict in (Verdict.INCONCLUSIVE, Verdict.ERROR)
     assert "local-2" in result.outcome.reason and "lost" in result.outcome.reason
     assert _workers(result)["local-1"] > 0
-    left = [
-        p
-        for p in psutil.process_iter(["cmdline"])
-        if "locust_" in " ".join(p.info["cmdline"] or [])
-    ]
-    assert not left, left
+    assert not _locust_processes()
 
 
 def test_a_remote_worker_joins_and_its_requests_count(
