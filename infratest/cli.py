@@ -1,4 +1,4 @@
-"""The `infratest` command: run, validate, report, schema, demo."""
+"""The `infratest` command: run, validate, report, schema, worker, demo."""
 
 from __future__ import annotations
 
@@ -108,6 +108,20 @@ def _report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _worker(args: argparse.Namespace) -> int:
+    """Join a master's load runs from this machine (see infratest.remote_worker)."""
+    from infratest.remote_worker import master_address, serve
+    from infratest.spec.loader import load_config
+
+    master = master_address(args.master)
+    try:
+        config = load_config(config_path(args.env, args.config))
+    except SpecError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_FAILED
+    return serve(master, config, runs=args.runs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line, one sub-command per job."""
     parser = argparse.ArgumentParser(
@@ -149,6 +163,16 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--html", metavar="PATH", help="write the HTML report here")
     report.add_argument("--markdown", metavar="PATH", help="write the Markdown summary here")
     report.set_defaults(handler=_report)
+
+    worker = commands.add_parser(
+        "worker", help="join a master's load runs from this machine (a Locust worker)"
+    )
+    worker.add_argument("--master", required=True, metavar="HOST:PORT", help="the master")
+    worker.add_argument(
+        "--runs", type=int, default=None, help="leave after this many runs (default: until Ctrl-C)"
+    )
+    _add_env_options(worker)
+    worker.set_defaults(handler=_worker)
 
     commands.add_parser("demo", help="serve the embedded demo model over HTTP (see demo -h)")
 

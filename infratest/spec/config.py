@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from infratest.spec.fields import Duration, Name, Section
+from infratest.spec.fields import Duration, Name, Section, WorkerCount
 
 DEFAULT_ALLOWED_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -63,10 +64,52 @@ class Limits(Section):
     max_duration: Duration = Field(default=600.0, gt=0)
 
 
+BIND_PATTERN = r"^(\*|\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9_.\-]*):[0-9]{1,5}$"
+
+
+class MasterConfig(Section):
+    """Where the Locust master listens for workers, and how many remote ones it waits for."""
+
+    bind: str = Field(
+        default="127.0.0.1:5557",
+        json_schema_extra={"pattern": BIND_PATTERN},
+        description="host:port ('*' for every interface)",
+    )
+    expect_remote: int = Field(default=0, ge=0, description="remote workers to wait for")
+    wait: Duration = Field(default=30.0, gt=0, description="longest wait for them to join")
+
+    @field_validator("bind")
+    @classmethod
+    def _host_port(cls, bind: str) -> str:
+        if not re.match(BIND_PATTERN, bind):
+            raise ValueError(f"bind must be host:port such as 127.0.0.1:5557, got {bind!r}")
+        port = int(bind.rsplit(":", 1)[1])
+        if not 1 <= port <= 65535:
+            raise ValueError(f"bind port must be within 1..65535, got {port}")
+        return bind
+
+    @property
+    def host(self) -> str:
+        """The interface to bind ("*" for all), without IPv6 brackets."""
+        return self.bind.rsplit(":", 1)[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.bind.rsplit(":", 1)[1])
+
+
+class Generators(Section):
+    """How many Locust worker processes drive each load (`auto`: one per core)."""
+
+    workers: WorkerCount = 1
+    master: MasterConfig | None = None
+
+
 class Config(Section):
     """An environment profile (``configs/<env>.yaml``)."""
 
     targets: dict[Name, TargetConfig] = Field(default_factory=dict)
     allow: Allow = Allow()
     limits: Limits = Limits()
+    generators: Generators = Generators()
     path: str = Field(default="", exclude=True, description="set by the loader")

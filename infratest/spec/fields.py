@@ -3,7 +3,7 @@ conditions, and the base model every section uses (frozen, unknown keys refused)
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, WithJsonSchema
 
@@ -77,4 +77,20 @@ ConditionField = Annotated[
 Name = Annotated[
     str,
     Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=100),
+]
+
+
+def _worker_count(value: Any) -> int | Literal["auto"]:
+    if value == "auto":
+        return "auto"
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    raise ValueError(f"workers must be a whole number >= 1 or 'auto', got {value!r}")
+
+
+# Locust worker processes for a load: a count, or "auto" for one per core.
+WorkerCount = Annotated[
+    int | Literal["auto"],
+    PlainValidator(_worker_count),
+    WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 1}, {"const": "auto"}]}),
 ]

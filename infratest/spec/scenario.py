@@ -13,7 +13,16 @@ from urllib.parse import urlsplit
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from infratest.metrics import WORKLOADS
-from infratest.spec.fields import Bytes, ConditionField, Duration, Name, Rate, Ratio, Section
+from infratest.spec.fields import (
+    Bytes,
+    ConditionField,
+    Duration,
+    Name,
+    Rate,
+    Ratio,
+    Section,
+    WorkerCount,
+)
 from infratest.units import Condition, Dimension, format_quantity
 
 LatencyOf = Literal["all", "successful"]
@@ -134,6 +143,9 @@ class LoadSpec(Traffic):
     )
     min_duration: Duration = Field(
         default=5.0, gt=0, description="measured time after warm-up before a pass may stop"
+    )
+    workers: WorkerCount | None = Field(
+        default=None, description="Locust worker processes (auto: one per core); config default"
     )
 
     @model_validator(mode="after")

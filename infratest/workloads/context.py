@@ -4,9 +4,10 @@ Workloads depend on this module only, never on the runner that builds it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
+from infratest.spec.config import Generators
 from infratest.spec.scenario import Assumption, Scenario
 from infratest.targets import Target
 from infratest.targets.managed import ManagedProcess
@@ -28,7 +29,7 @@ class TargetResolver(Protocol):
 @dataclass
 class WorkloadContext:
     """What a workload needs: the assumption, its target (if any), other targets by name, where
-    traffic may go, and where to report progress."""
+    traffic may go, where to report progress, and how load generators scale out."""
 
     scenario: Scenario
     assumption: Assumption
@@ -36,6 +37,7 @@ class WorkloadContext:
     targets: TargetResolver
     allow_hosts: tuple[str, ...]
     progress: Progress | None = None
+    generators: Generators = field(default_factory=Generators)  # spread over Locust workers
 
     @property
     def confidence(self) -> float:

@@ -11,14 +11,18 @@ from infratest.stats import exact
 from infratest.units import Condition
 from infratest.workloads.context import WorkloadContext
 from infratest.workloads.drift import latency_drift
+from infratest.workloads.fleet import FleetSettings, fleet_settings
+from infratest.workloads.fleet_runner import run_fleet
 from infratest.workloads.live import LiveStatus, Progress
 from infratest.workloads.load_figures import Reading, load_intervals
 from infratest.workloads.load_plan import NO_JSON, LoadPlan
 from infratest.workloads.load_plan import RequestSpec as PlanRequest
-from infratest.workloads.load_runner import LoadRun, LoadRunError, run_load
+from infratest.workloads.load_runner import LoadRun, LoadRunError, cpu_peak, run_load
 from infratest.workloads.load_series import load_series
 from infratest.workloads.monitor import CheckMonitor, DecisionRule
 from infratest.workloads.saturation import STANDS_WHEN_SATURATED, saturation_reason
+from infratest.workloads.worker_health import fleet_untrusted_reason, worker_rows
+from infratest.workloads.worker_policy import WorkerPolicy
 
 
 def plan_request(request: RequestSpec, common_headers: dict[str, str]) -> PlanRequest:
@@ -52,10 +56,19 @@ def build_plan(
     )
 
 
-def execute(plan: LoadPlan, monitor: CheckMonitor | None = None) -> LoadRun:
-    """Run a plan (watched by `monitor`); a generator that could not run is an error."""
+def execute(
+    plan: LoadPlan,
+    monitor: CheckMonitor | None = None,
+    fleet: FleetSettings | None = None,
+    allow_hosts: tuple[str, ...] = (),
+) -> LoadRun:
+    """Run a plan (watched by `monitor`), on Locust workers when `fleet` says so; a
+    generator that could not run is an error."""
     try:
-        return run_load(plan, watcher=monitor)
+        if fleet is None:
+            return run_load(plan, watcher=monitor)
+        policy = WorkerPolicy(allow_hosts, plan.users, plan.duration_s)
+        return run_fleet(plan, fleet, policy, watcher=monitor)
     except LoadRunError as exc:
         raise MeasurementError(f"the load generator failed: {exc}") from None
 
@@ -84,9 +97,14 @@ def load_measurements(run: LoadRun, confidence: float, latency_of: str) -> Measu
     for metric, interval in load_intervals(record, Reading(confidence, latency_of)).items():
         found.add(metric, interval)
     found.add("generator.cpu.peak", exact(run.generator_cpu_peak, confidence))
-    found.untrusted = saturation_reason(run.generator_cpu_peak, record.lag_s)
     found.untrusted_except = STANDS_WHEN_SATURATED
     found.series["load"] = load_series(record)
+    if record.workers:
+        master_peak = cpu_peak(run.generator_cpu)
+        found.untrusted = fleet_untrusted_reason(record, master_peak)
+        found.series["load"]["workers"] = worker_rows(record)
+    else:
+        found.untrusted = saturation_reason(run.generator_cpu_peak, record.lag_s)
     found.notes += _notes(run, latency_of)
     return found
 
@@ -113,6 +131,9 @@ def _notes(run: LoadRun, latency_of: str) -> list[str]:
     drift = latency_drift(record.successful if latency_of == "successful" else record.everything)
     if drift is not None:
         notes.append(drift.note())
+    if record.workers:
+        shares = ", ".join(f"{v.name} {v.requests}" for v in record.workers.by_name.values())
+        notes.append(f"requests by Locust worker (each on its own clock): {shares}")
     final = record.final
     if run.stop is not None:
         notes.append(f"stopped after {run.stop.after_s:.1f} s measured: {run.stop.why}")
@@ -165,11 +186,12 @@ def watched_run(
     rule: DecisionRule,
     ctx: WorkloadContext,
     progress: Progress | None = None,
+    fleet: FleetSettings | None = None,
 ) -> tuple[LoadRun, Measurements]:
     """One load run with its checks watched: the run and its measurements (with stopping)."""
     latency_of = ctx.assumption.latency_of
     monitor = CheckMonitor(expect, rule, ctx.confidence, latency_of, progress)
-    run = execute(plan, monitor)
+    run = execute(plan, monitor, fleet, ctx.allow_hosts)
     found = load_measurements(run, ctx.confidence, latency_of)
     found.stopping = stopping_of(run, plan, monitor)
     return run, found
@@ -180,7 +202,11 @@ def run_load_workload(ctx: WorkloadContext) -> Measurements:
     spec = ctx.assumption.load
     assert spec is not None and ctx.target is not None
     plan = build_plan(spec, ctx.target.url, spec.users, spec.duration, spec.ramp, spec.warmup)
-    run, found = watched_run(plan, ctx.assumption.expect, decision_rule(spec), ctx, ctx.progress)
+    fleet = fleet_settings(spec.workers, ctx.generators)
+    if fleet is not None:
+        plan = dataclasses.replace(plan, workers=fleet.workers)
+    rule = decision_rule(spec)
+    run, found = watched_run(plan, ctx.assumption.expect, rule, ctx, ctx.progress, fleet)
     reason = no_answer_reason(run)
     if reason:
         found.error = reason

@@ -108,6 +108,7 @@ class LoadPlan:
     wait_max_s: float = 0.0
     timeout_s: float = 10.0
     user_class: str = "fast"
+    workers: int = 1  # Locust worker processes sharing the users (1: a single local process)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "requests", tuple(self.requests))
@@ -155,5 +156,6 @@ def _plan_problems(plan: LoadPlan) -> list[str]:
         (0 <= plan.wait_min_s <= plan.wait_max_s, "need 0 <= wait_min_s <= wait_max_s"),
         (plan.timeout_s > 0, f"timeout_s must be > 0, got {plan.timeout_s}"),
         (plan.user_class in USER_CLASSES, f"user_class must be one of {USER_CLASSES}"),
+        (plan.workers >= 1, f"workers must be >= 1, got {plan.workers}"),
     ]
     return [message for ok, message in checks if not ok]

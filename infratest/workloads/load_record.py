@@ -15,6 +15,7 @@ import numpy as np
 from infratest.windows import Censored, LatencyWindows
 from infratest.workloads.histograms import decode_latencies
 from infratest.workloads.wire import Final, Tick, WindowDelta
+from infratest.workloads.worker_views import WorkerViews
 
 
 @dataclass
@@ -105,6 +106,7 @@ class LoadRecord:
         self.final: Final | None = None
         self.ended_unexpectedly: str | None = None
         self._censored: Censored | None = None  # derived from the last tick or the final line
+        self.workers = WorkerViews(measure_start_s)  # per worker, in a distributed run
 
     def add_tick(self, tick: Tick) -> None:
         """Fold one second's news in."""
@@ -117,18 +119,34 @@ class LoadRecord:
             values, counts = decode_latencies(delta.failed_histogram)
             if counts.size:
                 self.everything.add(delta.window, values, counts)
-        self.users_at[max(round(tick.t) - 1, 0)] = tick.users  # read back by users_now
         if tick.t > self.measure_start_s:
             self.lag_s.extend(tick.lag_s)
         self.ticks += 1
         self.last_tick_requests = sum(d.ok + d.failed for d in tick.windows)
-        self.last_t = tick.t
-        self.in_flight = tick.in_flight
-        self.warmup_requests = tick.warmup_requests
+        if tick.worker is not None:
+            self._add_worker_tick(tick)
+        else:
+            self.users_at[max(round(tick.t) - 1, 0)] = tick.users  # read back by users_now
+            self.last_t = tick.t
+            self.in_flight = tick.in_flight
+            self.warmup_requests = tick.warmup_requests
         self._censored = None
 
+    def _add_worker_tick(self, tick: Tick) -> None:
+        """A worker's tick: its windows are merged above; the rest is kept per worker and
+        summed (each worker's clock starts when it begins spawning)."""
+        self.workers.add_tick(tick)
+        self.last_t = self.workers.last_t
+        self.users_at[max(round(tick.t) - 1, 0)] = self.workers.users
+        self.in_flight = self.workers.in_flight
+        self.warmup_requests = self.workers.warmup_requests
+
     def finish(self, final: Final) -> None:
-        """The child's last word: the measured window and what never finished."""
+        """The child's last word: the measured window and what never finished (in a
+        distributed run, every worker's own, merged)."""
+        if final.worker is not None:
+            self.workers.add_final(final)
+            final = self.workers.merged_final() or final
         self.final = final
         self._censored = None
 

@@ -158,9 +158,11 @@ class _StreamReader(threading.Thread):
         sampler: _CpuSampler,
         record: LoadRecord,
         watcher: Watcher | None,
+        on_mark: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         super().__init__(name="infratest-load-reader", daemon=True)
         self.proc, self.sampler, self.record, self.watcher = proc, sampler, record, watcher
+        self.on_mark = on_mark  # other marks (a distributed run's worker events)
         self.stop: StopRequest | None = None
 
     def run(self) -> None:
@@ -174,6 +176,8 @@ class _StreamReader(threading.Thread):
                 self.record.finish(message)
             elif isinstance(message, dict):
                 self._mark(message.get("event"))
+                if self.on_mark is not None:
+                    self.on_mark(message)
 
     def _mark(self, event: Any) -> None:
         if event == "start":

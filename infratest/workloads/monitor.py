@@ -28,6 +28,7 @@ from infratest.workloads.load_figures import FIGURES, Reading, load_intervals
 from infratest.workloads.load_record import LoadRecord
 from infratest.workloads.load_runner import StopRequest
 from infratest.workloads.saturation import STANDS_WHEN_SATURATED, saturation_reason
+from infratest.workloads.worker_health import fleet_untrusted_reason
 
 # Counted figures only ever grow during a run: `errors.count <= 0` can fail early but pass
 # only at the end; `requests >= 1000` can pass early but fail only at the end.
@@ -97,7 +98,10 @@ class CheckMonitor:
         self._look_cost_s = time.perf_counter() - began
         self._last_look_s = measured
         verdicts = {m: early_verdict(m, c, intervals[m]) for m, c in self.monitored.items()}
-        saturated = saturation_reason(cpu_peak, record.lag_s) is not None
+        if record.workers:  # a distributed run: each worker, and the master, on its own
+            saturated = fleet_untrusted_reason(record, cpu_peak) is not None
+        else:
+            saturated = saturation_reason(cpu_peak, record.lag_s) is not None
         if saturated:  # latency figures describe the generator: only error checks stand
             verdicts = {
                 m: v if m in STANDS_WHEN_SATURATED else Verdict.INCONCLUSIVE

@@ -43,6 +43,8 @@ class Tick:
     in_flight: tuple[float, ...]  # start times (s since run start) of measured requests in flight
     lag_s: tuple[float, ...]  # scheduling-lag samples of the event loop since the last tick
     warmup_requests: int
+    worker: str | None = None  # the Locust worker that measured it (distributed runs)
+    cpu_cores: float | None = None  # that worker's own CPU over the last second, in cores
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class Final:
     request_names: list[str]
     signalled: str | None  # the signal that ended the run early, if any
     reason: str
+    worker: str | None = None  # the Locust worker whose run this ends (distributed runs)
 
 
 def encode(message: Tick | Final) -> str:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from infratest import load_config, load_scenario
 from infratest.execution import AssumptionResult, Runner
@@ -27,8 +28,10 @@ def behaviour_config(
     url: str | None = None,
     launch: Sequence[str] | None = None,
     hosts: Sequence[str] = ("127.0.0.1",),
+    extra: Mapping[str, Any] | None = None,
 ) -> Config:
-    """A config with one target `svc`: a managed behaviour server, or a remote `url`."""
+    """A config with one target `svc`: a managed behaviour server, or a remote `url`;
+    `extra` adds top-level sections (such as `generators`)."""
     if url is not None:
         target = {"url": url}
     else:
@@ -39,7 +42,7 @@ def behaviour_config(
             "ready": "/healthz",
             "ready_timeout": "20s",
         }
-    document = {"targets": {"svc": target}, "allow": {"hosts": list(hosts)}}
+    document = {"targets": {"svc": target}, "allow": {"hosts": list(hosts)}, **(extra or {})}
     path = folder / "config.yaml"
     path.write_text(json.dumps(document, indent=2))  # JSON is YAML
     return load_config(path)
