@@ -32,7 +32,9 @@ import gevent.event
 from gevent import monkey
 from locust.env import Environment
 
+from infratest.workloads.arrival_ledger import ArrivalLedger
 from infratest.workloads.load_plan import LoadPlan
+from infratest.workloads.locust_open import scheduled_latency
 from infratest.workloads.locust_users import InFlight, build_user_class, error_key, failure_example
 from infratest.workloads.recorder import WindowRecorder
 from infratest.workloads.wire import Final, Tick, encode
@@ -54,6 +56,7 @@ class ChildRun:
         self.plan = plan
         self.measure_start = plan.measure_start_s
         self.recorder = WindowRecorder(self.measure_start)
+        self.arrivals = ArrivalLedger(self.measure_start)  # rate mode: the schedule's tally
         self.in_flight = InFlight()
         self.drain_s = min(plan.timeout_s, DRAIN_CAP_S)
         self.started_at = time.time()
@@ -78,6 +81,7 @@ class ChildRun:
         """`request` event listener: every finished request, failed or not."""
         latency = float(response_time) / 1000.0
         start_abs = kw.get("start_time") or (time.time() - latency)
+        start_abs, latency = scheduled_latency(kw.get("context"), start_abs, latency)
         start = start_abs - self.started_at
         if self.stop_event.is_set() and start >= self.measure_end:
             return
@@ -150,6 +154,7 @@ class ChildRun:
             in_flight=self.in_flight.measured(self.measure_start, self.measure_end),
             lag_s=tuple(round(x, 6) for x in lags),
             warmup_requests=self.recorder.warmup_requests,
+            arrivals=self.arrivals.flush() if self.plan.open_model else None,
         )
         _print_line(encode(tick))
 

@@ -13,6 +13,7 @@ import gevent
 from locust import FastHttpUser, HttpUser, User, between, constant
 
 from infratest.workloads.load_plan import LoadPlan, RequestSpec
+from infratest.workloads.locust_open import build_scheduler_class
 from infratest.workloads.recorder import EXAMPLE_CHARS
 
 if TYPE_CHECKING:
@@ -60,7 +61,10 @@ def _send(client: Any, spec: RequestSpec, timeout_s: float, fast: bool) -> None:
 
 
 def build_user_class(plan: LoadPlan, run: "ChildRun") -> type[User]:
-    """A Locust user class whose single task picks a request from the plan by weight."""
+    """A Locust user class whose single task picks a request from the plan by weight (in rate
+    mode: the scheduler user of :mod:`infratest.workloads.locust_open`)."""
+    if plan.open_model:
+        return build_scheduler_class(plan, run)
     fast = plan.user_class == "fast"
     specs = list(plan.requests)
     weights = [r.weight for r in specs]
