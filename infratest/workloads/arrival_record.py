@@ -17,7 +17,6 @@ from infratest.workloads.histograms import decode_latencies
 from infratest.workloads.wire import ArrivalsDelta
 
 
-
 @dataclass(frozen=True)
 class ArrivalSummary:
     """The results file's `series.load.arrivals`."""

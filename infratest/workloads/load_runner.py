@@ -300,7 +300,10 @@ def run_load(
     if limit is None:
         limit = plan.duration_s + plan.timeout_s + HARD_TIMEOUT_MARGIN_S
     record = LoadRecord(
-        plan.measure_start_s, plan.duration_s, plan.timeout_s, plan.schedule() if plan.open_model else None
+        plan.measure_start_s,
+        plan.duration_s,
+        plan.timeout_s,
+        plan.schedule() if plan.open_model else None,
     )
     with tempfile.TemporaryDirectory(prefix="infratest-load-") as tmp:
         work = Path(tmp)
