@@ -150,7 +150,13 @@ class Runner:
             )
         target = self.pool.get(scenario.target) if _needs_target(assumption) else None
         ctx = WorkloadContext(
-            scenario, assumption, target, self.pool, self.pool.allow_hosts, progress
+            scenario,
+            assumption,
+            target,
+            self.pool,
+            self.pool.allow_hosts,
+            progress,
+            max_in_flight_limit=self.config.limits.max_in_flight,
         )
         observation = start_observation(assumption, target)
         try:

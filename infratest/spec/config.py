@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from infratest.spec.fields import Duration, Name, Section
+from infratest.spec.fields import Duration, Name, Rate, Section
 
 DEFAULT_ALLOWED_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -61,6 +61,10 @@ class Limits(Section):
 
     max_users: int = Field(default=200, ge=1)
     max_duration: Duration = Field(default=600.0, gt=0)
+    max_rate: Rate = Field(default=20000.0, gt=0, description="open-model arrivals per second")
+    max_in_flight: int = Field(
+        default=10000, ge=1, description="open model: most unanswered requests at once"
+    )
 
 
 class Config(Section):

@@ -36,6 +36,7 @@ class WorkloadContext:
     targets: TargetResolver
     allow_hosts: tuple[str, ...]
     progress: Progress | None = None
+    max_in_flight_limit: int = 10000  # the config's limits.max_in_flight (open-model load)
 
     @property
     def confidence(self) -> float:

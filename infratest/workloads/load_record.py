@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from infratest.windows import Censored, LatencyWindows
-from infratest.workloads.arrival_record import ArrivalTally
+from infratest.workloads.arrival_record import ArrivalSummary, ArrivalTally
 from infratest.workloads.arrivals import ArrivalSchedule
 from infratest.workloads.histograms import decode_latencies
 from infratest.workloads.wire import Final, Tick, WindowDelta
@@ -192,6 +192,10 @@ class LoadRecord:
         windows = np.floor(starts - self.measure_start_s).astype(np.int64)
         elapsed = np.maximum(now - starts, 0.0)
         return Censored(windows=windows, elapsed_s=elapsed, cap_s=max(self.timeout_s, 0.0))
+
+    def arrival_summary(self) -> ArrivalSummary | None:
+        """Open model: what the schedule asked in this run and what became of it."""
+        return self.arrivals.summary(self.schedule) if self.schedule is not None else None
 
     def _unsent_starts(self) -> np.ndarray:
         """Arrivals due but never sent travel as per-window counts; each is taken as due at

@@ -62,6 +62,7 @@ def load_series(record: LoadRecord) -> dict[str, Any]:
         "warmup_requests": record.warmup_requests,
         "lag_late_share": round(lag_share(record.lag_s), 4),
     }
-    if record.schedule is not None:
-        series["arrivals"] = record.arrivals.summary(record.schedule).to_dict()
+    arrivals = record.arrival_summary()
+    if arrivals is not None:
+        series["arrivals"] = arrivals.to_dict()
     return series
