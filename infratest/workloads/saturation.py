@@ -38,8 +38,9 @@ STANDS_WHEN_SATURATED = frozenset(
 # Open model: below this share of the arrivals its own schedule asked for, a run did not offer
 # the load its checks are about.
 MIN_OFFERED = 0.99
-# Default `max_lag`: the scheduler's p99 lateness on loopback is about 2 ms at 500/s on a slow
-# core; 20 ms is ten times that and small against the latencies a check is usually about.
+# Default `max_lag`: measured on a slow 2-core box (benchmarks/open_loop.py), the scheduler's
+# lag p99 is 2-3 ms at 100/s and 5-8 ms at 1000/s while it keeps up, and jumps past 100 ms once
+# it cannot; 20 ms lies between, and is small against the latencies checks are about.
 DEFAULT_MAX_LAG_S = 0.020
 
 
