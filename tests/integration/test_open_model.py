@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from infratest.verdict import Verdict
+from infratest.workloads.load import load_measurements
 from infratest.workloads.load_plan import LoadPlan, RequestSpec
 from infratest.workloads.load_runner import run_load
 from infratest.workloads.load_series import load_series
@@ -94,3 +95,7 @@ def test_a_full_max_in_flight_is_reported_and_its_wait_is_in_the_latency(target)
     median = float(np.repeat(values, counts)[counts.sum() // 2])
     assert median > 0.5  # far above the 0.2 s service time: the wait for a slot counts
     assert run.record.counts().unanswered >= series["unsent"]  # never sent: censored
+    found = load_measurements(run, 0.95, "all")
+    assert any("max_in_flight was reached" in note for note in found.notes)
+    assert found.untrusted is not None and "max_in_flight was full" in found.untrusted
+    assert not found.trusted("latency.p95") and found.trusted("errors.rate")
