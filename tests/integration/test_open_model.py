@@ -20,8 +20,9 @@ from tests.support.servers import RunningServer, start_server
 
 pytestmark = [pytest.mark.load, pytest.mark.usefixtures("no_leftover_processes")]
 
-# A 0.5 s stall every 2.5 s (a fifth of the time, as 1 s every 5 s, with more stalls in 10 s).
-STALLING = ("--delay", "0.005", "--pause-every", "2.5", "--pause-for", "0.5")
+# A 0.8 s stall every 2 s: five stalls in 10 s touch nearly every window, so the rate run's
+# p95 (about 0.7 s) is clear of the bound even with the interval over few windows.
+STALLING = ("--delay", "0.005", "--pause-every", "2", "--pause-for", "0.8")
 
 
 @pytest.fixture
@@ -61,7 +62,7 @@ def test_a_stall_fails_at_a_rate_and_hides_behind_closed_users(tmp_path: Path) -
     open_p95 = opened.measurements.values["latency.p95"]
     closed_p95 = closed.measurements.values["latency.p95"]
     assert opened.outcome.verdict == Verdict.FAIL, opened.outcome.reason
-    assert open_p95.value > 0.2  # a fifth of arrivals land in a stall: hundreds of ms
+    assert open_p95.value > 0.4  # 40% of arrivals land in a stall: hundreds of ms
     assert closed.outcome.verdict == Verdict.PASS, closed.outcome.reason
     assert closed_p95.value < open_p95.value / 10  # each user waits out a stall only once
     arrivals = opened.measurements.series["load"]["arrivals"]
