@@ -157,6 +157,7 @@ class Runner:
             self.pool.allow_hosts,
             progress,
             generators=self.config.generators,
+            max_in_flight_limit=self.config.limits.max_in_flight,
         )
         observation = start_observation(assumption, target)
         try:

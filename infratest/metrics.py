@@ -35,7 +35,13 @@ _LOAD = [
     ("errors.count", D.COUNT, "failed requests"),
     ("requests", D.COUNT, "requests sent in the measured window"),
     ("generator.cpu.peak", D.CORES, "the load generator's own CPU (cores)"),
+    ("requests.rate", D.RATE, "requests actually sent per second in the measured window"),
+    ("arrival.lag.p50", D.DURATION, "rate mode: median lateness of the arrival scheduler"),
+    ("arrival.lag.p99", D.DURATION, "rate mode: 99th percentile lateness of the scheduler"),
+    ("arrival.lag.max", D.DURATION, "rate mode: the scheduler's largest lateness"),
 ]
+# Metrics only an open-model (`rate`) load produces.
+OPEN_MODEL_METRICS = frozenset({"arrival.lag.p50", "arrival.lag.p99", "arrival.lag.max"})
 _PROBE = [
     ("process.rss.peak", D.BYTES, "largest resident memory of the probed process tree"),
     ("process.rss.growth", D.BYTE_RATE, "memory growth over the steady window (slope)"),

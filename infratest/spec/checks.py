@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from infratest.hosts import HostNotAllowed, check_allowed
-from infratest.metrics import METRICS, produced_by
-from infratest.spec.config import Config, TargetConfig
+from infratest.metrics import METRICS, OPEN_MODEL_METRICS, produced_by
+from infratest.spec.config import Config, Limits, TargetConfig
 from infratest.spec.errors import suggest
 from infratest.spec.problems import Path
-from infratest.spec.scenario import Assumption, ProbeSpec, Scenario
+from infratest.spec.scenario import Assumption, LoadSpec, ProbeSpec, Scenario
 from infratest.units import Condition, Dimension, describe, fits, format_quantity
 
 Finding = tuple[Path, str]
@@ -22,7 +22,7 @@ Finding = tuple[Path, str]
 # the target, but launch fresh instances of their own.
 SHARED_TARGET_WORKLOADS = ("load", "sweep", "capacity")
 TARGET_WORKLOADS = (*SHARED_TARGET_WORKLOADS, "cold_start")
-LOAD_METRICS = tuple(produced_by("load"))
+LOAD_METRICS = tuple(m for m in produced_by("load") if m not in OPEN_MODEL_METRICS)
 # Ratio metrics that are not a share of a whole: superlinear scaling is rare but real.
 UNBOUNDED_RATIOS = ("scaling.efficiency",)
 
@@ -87,6 +87,8 @@ def _offered(assumption: Assumption, probe: ProbeSpec | None) -> list[str]:
     names = produced_by(assumption.workload, network, probed=probe is not None)
     if probe is not None and not probe.selects_process:
         names = [n for n in names if not n.startswith("process.")]
+    if assumption.load is None or assumption.load.rate is None:  # closed model: no schedule
+        names = [n for n in names if n not in OPEN_MODEL_METRICS]
     return names
 
 
@@ -152,8 +154,10 @@ def _limit_findings(a: Assumption, config: Config, base: Path) -> Iterator[Findi
     users: list[tuple[Path, int]] = []
     durations: list[tuple[Path, float]] = []
     if a.load:
-        users.append((("load", "users"), a.load.users))
+        if a.load.users is not None:
+            users.append((("load", "users"), a.load.users))
         durations.append((("load", "duration"), a.load.duration))
+        yield from _open_model_findings(a.load, limits, source, (*base, "load"))
     if a.sweep:
         users.append((("sweep", "users"), max(a.sweep.users)))
         durations.append((("sweep", "step"), a.sweep.step * len(a.sweep.users)))
@@ -173,6 +177,22 @@ def _limit_findings(a: Assumption, config: Config, base: Path) -> Iterator[Findi
             total = format_quantity(seconds, Dimension.DURATION)
             cap = format_quantity(limits.max_duration, Dimension.DURATION)
             yield base + path, f"runs up to {total}, above limits.max_duration ({cap}) of {source}"
+
+
+def _open_model_findings(
+    load: LoadSpec, limits: Limits, source: str, path: Path
+) -> Iterator[Finding]:
+    """A rate, and the requests it may keep in flight, within the config's ceilings."""
+    if load.rate is not None and load.rate > limits.max_rate:
+        asked = format_quantity(load.rate, Dimension.RATE)
+        cap = format_quantity(limits.max_rate, Dimension.RATE)
+        yield (*path, "rate"), f"rate {asked} is above limits.max_rate ({cap}) of {source}"
+    if load.max_in_flight is not None and load.max_in_flight > limits.max_in_flight:
+        yield (
+            (*path, "max_in_flight"),
+            f"max_in_flight {load.max_in_flight} is above limits.max_in_flight "
+            f"({limits.max_in_flight}) of {source}",
+        )
 
 
 def _traffic_findings(a: Assumption, base: Path) -> Iterator[Finding]:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from infratest.spec.fields import Duration, Name, Section, WorkerCount
+from infratest.spec.fields import Duration, Name, Rate, Section, WorkerCount
 
 DEFAULT_ALLOWED_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -62,6 +62,10 @@ class Limits(Section):
 
     max_users: int = Field(default=200, ge=1)
     max_duration: Duration = Field(default=600.0, gt=0)
+    max_rate: Rate = Field(default=20000.0, gt=0, description="open-model arrivals per second")
+    max_in_flight: int = Field(
+        default=10000, ge=1, description="open model: most unanswered requests at once"
+    )
 
 
 BIND_PATTERN = r"^(\*|\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9_.\-]*):[0-9]{1,5}$"

@@ -127,10 +127,26 @@ def _early_stop_fits(
 
 
 class LoadSpec(Traffic):
-    """Closed-model load: `users` concurrent users for `duration`; checks are monitored while
-    it runs, so a run may stop early (`fail_fast`, `until: decided`)."""
+    """Load for `duration`: closed model (`users` concurrent users, each waiting for its answer)
+    or open model (`rate` arrivals per second, sent whether or not earlier ones answered).
+    Checks are monitored while it runs, so a run may stop early (`fail_fast`, `until: decided`)."""
 
-    users: int = Field(ge=1)
+    users: int | None = Field(default=None, ge=1, description="closed model: concurrent users")
+    rate: Rate | None = Field(default=None, description="open model: arrivals per second")
+    arrivals: Literal["poisson", "uniform"] = Field(
+        default="poisson", description="open model: how arrival times are drawn"
+    )
+    seed: int | None = Field(
+        default=None, ge=0, description="open model: seed of the arrival schedule (recorded)"
+    )
+    max_in_flight: int | None = Field(
+        default=None, ge=1, description="open model: most unanswered requests (rate × timeout)"
+    )
+    max_lag: Duration = Field(
+        default=0.020,
+        gt=0,
+        description="open model: a scheduler lag p99 above this makes the run inconclusive",
+    )
     duration: Duration = Field(gt=0)
     ramp: Duration = 0.0
     warmup: Duration = Field(default=0.0, description="excluded from the figures")
@@ -150,6 +166,18 @@ class LoadSpec(Traffic):
 
     @model_validator(mode="after")
     def _windows(self) -> LoadSpec:
+        if (self.users is None) == (self.rate is None):
+            raise ValueError(
+                "give exactly one of users (closed model) or rate (open model, e.g. 200/s)"
+            )
+        if self.rate is not None and self.rate <= 0:
+            raise ValueError("rate must be above zero")
+        if self.users is not None:
+            open_keys = {"arrivals", "seed", "max_in_flight", "max_lag"} & self.model_fields_set
+            if open_keys:
+                raise ValueError(
+                    f"{', '.join(sorted(open_keys))} apply only to an open-model load (rate)"
+                )
         if self.warmup >= self.duration:
             raise ValueError("warmup must be shorter than duration")
         if self.ramp > self.duration:

@@ -38,6 +38,7 @@ class WorkloadContext:
     allow_hosts: tuple[str, ...]
     progress: Progress | None = None
     generators: Generators = field(default_factory=Generators)  # spread over Locust workers
+    max_in_flight_limit: int = 10000  # the config's limits.max_in_flight (open-model load)
 
     @property
     def confidence(self) -> float:

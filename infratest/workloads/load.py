@@ -4,6 +4,8 @@ process while its checks are watched, and estimate every load metric with its in
 from __future__ import annotations
 
 import dataclasses
+import math
+import random
 
 from infratest.measurements import MeasurementError, Measurements, Stopping
 from infratest.spec.scenario import LoadSpec, RequestSpec, Traffic
@@ -17,11 +19,13 @@ from infratest.workloads.live import LiveStatus, Progress
 from infratest.workloads.load_figures import Reading, load_intervals
 from infratest.workloads.load_plan import NO_JSON, LoadPlan
 from infratest.workloads.load_plan import RequestSpec as PlanRequest
+from infratest.workloads.load_record import LoadRecord
 from infratest.workloads.load_runner import LoadRun, LoadRunError, cpu_peak, run_load
 from infratest.workloads.load_series import load_series
 from infratest.workloads.monitor import CheckMonitor, DecisionRule
-from infratest.workloads.saturation import STANDS_WHEN_SATURATED, saturation_reason
-from infratest.workloads.worker_health import fleet_untrusted_reason, worker_rows
+from infratest.workloads.saturation import DEFAULT_MAX_LAG_S, STANDS_WHEN_SATURATED
+from infratest.workloads.trust import untrusted_reason
+from infratest.workloads.worker_health import worker_rows
 from infratest.workloads.worker_policy import WorkerPolicy
 
 
@@ -53,6 +57,22 @@ def build_plan(
         wait_max_s=traffic.wait.max,
         timeout_s=traffic.timeout,
         user_class=traffic.user_class,
+    )
+
+
+def open_model_plan(plan: LoadPlan, spec: LoadSpec, max_in_flight_limit: int) -> LoadPlan:
+    """`plan` turned open-model by the load section's `rate` keys: one scheduler user, the
+    seed drawn when not given (it is recorded), and in flight at most rate × timeout unless
+    the section says otherwise, never above the config's ceiling."""
+    assert spec.rate is not None
+    in_flight = spec.max_in_flight or math.ceil(spec.rate * spec.timeout)
+    return dataclasses.replace(
+        plan,
+        users=1,
+        rate_per_s=spec.rate,
+        arrivals=spec.arrivals,
+        seed=spec.seed if spec.seed is not None else random.SystemRandom().randrange(2**31),
+        max_in_flight=max(min(in_flight, max_in_flight_limit), 1),
     )
 
 
@@ -90,21 +110,23 @@ def stopping_of(run: LoadRun, plan: LoadPlan, monitor: CheckMonitor | None) -> S
     )
 
 
-def load_measurements(run: LoadRun, confidence: float, latency_of: str) -> Measurements:
-    """Every load metric with its interval, the series for reports, and notes."""
+def load_measurements(
+    run: LoadRun, confidence: float, latency_of: str, max_lag_s: float = DEFAULT_MAX_LAG_S
+) -> Measurements:
+    """Every load metric with its interval, the series for reports, and notes. A run whose
+    generator was saturated, or (open model) did not keep its schedule, cannot pass."""
     record = run.record
     found = Measurements()
     for metric, interval in load_intervals(record, Reading(confidence, latency_of)).items():
         found.add(metric, interval)
     found.add("generator.cpu.peak", exact(run.generator_cpu_peak, confidence))
+    # a distributed run's peak is the busiest process; the workers' own peaks are judged apart
+    own_peak = cpu_peak(run.generator_cpu) if record.workers else run.generator_cpu_peak
+    found.untrusted = untrusted_reason(record, own_peak, max_lag_s)
     found.untrusted_except = STANDS_WHEN_SATURATED
     found.series["load"] = load_series(record)
     if record.workers:
-        master_peak = cpu_peak(run.generator_cpu)
-        found.untrusted = fleet_untrusted_reason(record, master_peak)
         found.series["load"]["workers"] = worker_rows(record)
-    else:
-        found.untrusted = saturation_reason(run.generator_cpu_peak, record.lag_s)
     found.notes += _notes(run, latency_of)
     return found
 
@@ -126,6 +148,7 @@ def _notes(run: LoadRun, latency_of: str) -> list[str]:
             f"{counts.failed} failed ({counts.timed_out} timed out), "
             f"{counts.unanswered} unanswered at the end" + (f": {kinds}" if kinds else "")
         )
+    notes += open_model_notes(record)
     if record.ended_unexpectedly:
         notes.append(record.ended_unexpectedly)
     drift = latency_drift(record.successful if latency_of == "successful" else record.everything)
@@ -141,6 +164,32 @@ def _notes(run: LoadRun, latency_of: str) -> list[str]:
         notes.append(f"the run stopped early: {final.reason}")
     if run.hard_timeout_s is not None:
         notes.append(f"the run was ended at its hard timeout of {run.hard_timeout_s:.1f} s")
+    return notes
+
+
+def open_model_notes(record: LoadRecord) -> list[str]:
+    """Open model: the rate asked, what the schedule asked in this run, and what was sent;
+    a full `max_in_flight` is always said (the run never throttles silently)."""
+    arrivals = record.arrival_summary()
+    if arrivals is None:
+        return []
+    lag = "n/a" if arrivals.lag_p99_s is None else f"{arrivals.lag_p99_s * 1000:.1f} ms"
+    notes = [
+        f"open model at {arrivals.asked_rate_per_s:g}/s ({arrivals.kind} arrivals, seed "
+        f"{arrivals.seed}): {arrivals.scheduled} arrivals scheduled in the measured window, "
+        f"{arrivals.sent} sent ({arrivals.offered_share:.1%}), scheduler lag p99 {lag}; "
+        f"latency is timed from each scheduled send time"
+    ]
+    if arrivals.capped:
+        notes.append(
+            f"max_in_flight was reached: {arrivals.capped} arrivals were sent late for want "
+            f"of a free slot (their latency includes the wait)"
+        )
+    if arrivals.unsent:
+        notes.append(
+            f"{arrivals.unsent} scheduled arrivals were never sent before the run stopped "
+            f"(counted as unanswered from their scheduled time)"
+        )
     return notes
 
 
@@ -166,6 +215,7 @@ def decision_rule(spec: LoadSpec) -> DecisionRule:
         fail_fast=spec.fail_fast,
         until_decided=spec.until == "decided",
         min_duration_s=spec.min_duration,
+        max_lag_s=spec.max_lag,
     )
 
 
@@ -192,7 +242,7 @@ def watched_run(
     latency_of = ctx.assumption.latency_of
     monitor = CheckMonitor(expect, rule, ctx.confidence, latency_of, progress)
     run = execute(plan, monitor, fleet, ctx.allow_hosts)
-    found = load_measurements(run, ctx.confidence, latency_of)
+    found = load_measurements(run, ctx.confidence, latency_of, rule.max_lag_s)
     found.stopping = stopping_of(run, plan, monitor)
     return run, found
 
@@ -201,10 +251,14 @@ def run_load_workload(ctx: WorkloadContext) -> Measurements:
     """The whole `load` workload against the context's target."""
     spec = ctx.assumption.load
     assert spec is not None and ctx.target is not None
-    plan = build_plan(spec, ctx.target.url, spec.users, spec.duration, spec.ramp, spec.warmup)
+    users = spec.users or 1
+    plan = build_plan(spec, ctx.target.url, users, spec.duration, spec.ramp, spec.warmup)
+    if spec.rate is not None:
+        plan = open_model_plan(plan, spec, ctx.max_in_flight_limit)
     fleet = fleet_settings(spec.workers, ctx.generators)
-    if fleet is not None:
-        plan = dataclasses.replace(plan, workers=fleet.workers)
+    if fleet is not None:  # rate mode: one scheduler user per worker, each its share
+        users = fleet.workers if plan.open_model else plan.users
+        plan = dataclasses.replace(plan, workers=fleet.workers, users=users)
     rule = decision_rule(spec)
     run, found = watched_run(plan, ctx.assumption.expect, rule, ctx, ctx.progress, fleet)
     reason = no_answer_reason(run)

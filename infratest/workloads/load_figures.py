@@ -29,7 +29,10 @@ LOAD_METRICS = (
     "errors.rate",
     "errors.count",
     "requests",
+    "requests.rate",
 )
+# Open model only: how late the arrival scheduler sent what it had a slot for.
+ARRIVAL_LAG_METRICS = ("arrival.lag.p50", "arrival.lag.p99", "arrival.lag.max")
 NO_CENSORING = Censored(np.empty(0, dtype=np.int64), np.empty(0), math.inf)
 
 
@@ -111,6 +114,25 @@ def _requests(record: LoadRecord, how: Reading) -> Interval:
     return exact(sent, how.confidence, sent)
 
 
+def _requests_rate(record: LoadRecord, how: Reading) -> Interval:
+    """Requests actually sent per second over the whole seconds measured: the scheduler's
+    own count in rate mode (by scheduled second), else every request that got an outcome."""
+    windows = record.complete_windows
+    if record.arrivals.seen:
+        return rate_over_windows(record.arrivals.sent_per_window(windows), how.confidence)
+    ok, failed = record.outcomes.per_window(windows)
+    return rate_over_windows(ok + failed, how.confidence)
+
+
+def _lag(read: Callable[[LoadRecord], float | None]) -> Figure:
+    def figure(record: LoadRecord, how: Reading) -> Interval:
+        value = read(record)
+        sent = sum(record.arrivals.sent.values())
+        return exact(math.nan if value is None else value, how.confidence, sent)
+
+    return figure
+
+
 FIGURES: dict[str, Figure] = {
     **{f"latency.{name}": _percentile(q) for name, q in PERCENTILES.items()},
     "latency.max": _max,
@@ -119,12 +141,18 @@ FIGURES: dict[str, Figure] = {
     "errors.rate": _errors_rate,
     "errors.count": _errors_count,
     "requests": _requests,
+    "requests.rate": _requests_rate,
+    "arrival.lag.p50": _lag(lambda r: r.arrivals.lag_quantile(0.50)),
+    "arrival.lag.p99": _lag(lambda r: r.arrivals.lag_quantile(0.99)),
+    "arrival.lag.max": _lag(lambda r: r.arrivals.lag_max()),
 }
 
 
 def load_intervals(
     record: LoadRecord, how: Reading, metrics: Iterable[str] | None = None
 ) -> dict[str, Interval]:
-    """The named load metrics (all of them by default) as they stand in `record`."""
-    names = LOAD_METRICS if metrics is None else [m for m in metrics if m in FIGURES]
+    """The named load metrics (all of them by default; the arrival lags in rate mode) as they
+    stand in `record`."""
+    every = LOAD_METRICS + (ARRIVAL_LAG_METRICS if record.schedule is not None else ())
+    names = every if metrics is None else [m for m in metrics if m in FIGURES]
     return {name: FIGURES[name](record, how) for name in names}

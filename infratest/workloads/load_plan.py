@@ -8,9 +8,12 @@ parent with a clear message, not as a crash inside the child.
 from __future__ import annotations
 
 import json as _json
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final
+
+from infratest.workloads.arrivals import ARRIVAL_KINDS, ArrivalSchedule
 
 USER_CLASSES: Final = ("fast", "http")
 
@@ -96,7 +99,10 @@ class RequestSpec:
 
 @dataclass(frozen=True)
 class LoadPlan:
-    """A closed-loop load run: `users` users, each sending requests back to back."""
+    """A load run. Closed model: `users` users, each sending requests back to back. Open model
+    (`rate_per_s` set): one scheduler user per generator process sends requests at scheduled
+    arrival times, up to `max_in_flight` unanswered (0: rate × timeout), whether or not earlier
+    ones have answered."""
 
     host: str
     requests: tuple[RequestSpec, ...]
@@ -108,7 +114,11 @@ class LoadPlan:
     wait_max_s: float = 0.0
     timeout_s: float = 10.0
     user_class: str = "fast"
-    workers: int = 1  # Locust worker processes sharing the users (1: a single local process)
+    rate_per_s: float | None = None
+    arrivals: str = "poisson"
+    seed: int = 0
+    max_in_flight: int = 0
+    workers: int = 1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "requests", tuple(self.requests))
@@ -125,8 +135,33 @@ class LoadPlan:
 
     @property
     def spawn_rate(self) -> float:
-        """Users started per second; everyone at once when there is no ramp."""
-        return self.users / self.ramp_s if self.ramp_s > 0 else float(self.users)
+        """Users started per second; everyone at once when there is no ramp, and always in
+        rate mode (its ramp is in the schedule; the users are its schedulers)."""
+        if self.ramp_s > 0 and not self.open_model:
+            return self.users / self.ramp_s
+        return float(self.users)
+
+    @property
+    def open_model(self) -> bool:
+        """True for an arrival-rate (open-model) run."""
+        return self.rate_per_s is not None
+
+    @property
+    def in_flight_cap(self) -> int:
+        """Unanswered requests one generator process allows at once in rate mode: enough for
+        every arrival of one timeout unless the plan says otherwise."""
+        if self.max_in_flight > 0:
+            return max(math.ceil(self.max_in_flight / self.workers), 1)
+        return max(math.ceil((self.rate_per_s or 0.0) * self.timeout_s / self.workers), 1)
+
+    def schedule(self, worker_index: int = 0) -> ArrivalSchedule:
+        """Worker `worker_index`'s share of the arrival schedule (rate mode only)."""
+        if self.rate_per_s is None:
+            raise ValueError("a closed-model plan has no arrival schedule")
+        whole = ArrivalSchedule(
+            self.rate_per_s, self.duration_s, self.ramp_s, self.arrivals, self.seed
+        )
+        return whole.for_worker(worker_index, self.workers)
 
     def to_json(self) -> str:
         """Serialise for the child process."""
@@ -156,6 +191,9 @@ def _plan_problems(plan: LoadPlan) -> list[str]:
         (0 <= plan.wait_min_s <= plan.wait_max_s, "need 0 <= wait_min_s <= wait_max_s"),
         (plan.timeout_s > 0, f"timeout_s must be > 0, got {plan.timeout_s}"),
         (plan.user_class in USER_CLASSES, f"user_class must be one of {USER_CLASSES}"),
+        (plan.rate_per_s is None or plan.rate_per_s > 0, "rate_per_s must be > 0"),
+        (plan.arrivals in ARRIVAL_KINDS, f"arrivals must be one of {ARRIVAL_KINDS}"),
+        (plan.max_in_flight >= 0, f"max_in_flight must be >= 0, got {plan.max_in_flight}"),
         (plan.workers >= 1, f"workers must be >= 1, got {plan.workers}"),
     ]
     return [message for ok, message in checks if not ok]

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from infratest.windows import Censored, LatencyWindows
+from infratest.workloads.arrival_record import ArrivalSummary, ArrivalTally
+from infratest.workloads.arrivals import ArrivalSchedule
 from infratest.workloads.histograms import decode_latencies
 from infratest.workloads.wire import Final, Tick, WindowDelta
 from infratest.workloads.worker_views import WorkerViews
@@ -89,8 +91,16 @@ class RequestCounts:
 class LoadRecord:
     """Everything streamed so far: latencies per window, outcomes, users, lag, in-flight."""
 
-    def __init__(self, measure_start_s: float, duration_s: float, timeout_s: float) -> None:
+    def __init__(
+        self,
+        measure_start_s: float,
+        duration_s: float,
+        timeout_s: float,
+        schedule: ArrivalSchedule | None = None,
+    ) -> None:
         self.measure_start_s = measure_start_s
+        self.schedule = schedule  # the whole arrival schedule (open model), else None
+        self.arrivals = ArrivalTally()
         self.duration_s = duration_s
         self.timeout_s = timeout_s
         self.successful = LatencyWindows()
@@ -119,6 +129,9 @@ class LoadRecord:
             values, counts = decode_latencies(delta.failed_histogram)
             if counts.size:
                 self.everything.add(delta.window, values, counts)
+        if tick.arrivals is not None:
+            self.arrivals.add(tick.arrivals)
+        self.users_at[max(round(tick.t) - 1, 0)] = tick.users  # read back by users_now
         if tick.t > self.measure_start_s:
             self.lag_s.extend(tick.lag_s)
         self.ticks += 1
@@ -194,9 +207,24 @@ class LoadRecord:
             starts, now = np.asarray(self.final.unfinished), self.final.ended_at
         else:
             starts, now = np.asarray(self.in_flight), self.last_t
+        starts = np.concatenate([starts, self._unsent_starts()])
         windows = np.floor(starts - self.measure_start_s).astype(np.int64)
         elapsed = np.maximum(now - starts, 0.0)
         return Censored(windows=windows, elapsed_s=elapsed, cap_s=max(self.timeout_s, 0.0))
+
+    def arrival_summary(self) -> ArrivalSummary | None:
+        """Open model: what the schedule asked in this run and what became of it."""
+        return self.arrivals.summary(self.schedule) if self.schedule is not None else None
+
+    def _unsent_starts(self) -> np.ndarray:
+        """Arrivals due but never sent travel as per-window counts; each is taken as due at
+        the latest moment its window allows, so its elapsed time is never overstated."""
+        latest = [
+            min(self.measure_start_s + w + 1.0, self.measure_end_s) - 1e-6
+            for w, n in sorted(self.arrivals.unsent.items())
+            for _ in range(n)
+        ]
+        return np.asarray(latest, dtype=np.float64)
 
     @property
     def started_at(self) -> float | None:

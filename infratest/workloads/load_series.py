@@ -50,8 +50,8 @@ def error_kinds(record: LoadRecord) -> list[dict[str, Any]]:
 
 
 def load_series(record: LoadRecord) -> dict[str, Any]:
-    """The results file's `series.load` block."""
-    return {
+    """The results file's `series.load` block (with `arrivals` in rate mode)."""
+    series = {
         "per_second": per_second_rows(record),
         "requests": record.counts().to_dict(),
         "error_kinds": error_kinds(record),
@@ -62,3 +62,7 @@ def load_series(record: LoadRecord) -> dict[str, Any]:
         "warmup_requests": record.warmup_requests,
         "lag_late_share": round(lag_share(record.lag_s), 4),
     }
+    arrivals = record.arrival_summary()
+    if arrivals is not None:
+        series["arrivals"] = arrivals.to_dict()
+    return series

@@ -13,10 +13,11 @@ import gevent
 from locust import FastHttpUser, HttpUser, User, between, constant
 
 from infratest.workloads.load_plan import LoadPlan, RequestSpec
+from infratest.workloads.locust_open import build_scheduler_class
 from infratest.workloads.recorder import EXAMPLE_CHARS
 
 if TYPE_CHECKING:
-    from infratest.workloads.locust_child import ChildRun
+    from infratest.workloads.run_recording import RunRecording
 
 
 def error_key(status: int, exc: BaseException) -> str:
@@ -59,8 +60,11 @@ def _send(client: Any, spec: RequestSpec, timeout_s: float, fast: bool) -> None:
     client.request(spec.method, spec.path, **kwargs)
 
 
-def build_user_class(plan: LoadPlan, run: "ChildRun") -> type[User]:
-    """A Locust user class whose single task picks a request from the plan by weight."""
+def build_user_class(plan: LoadPlan, run: "RunRecording", worker_index: int = 0) -> type[User]:
+    """A Locust user class whose single task picks a request from the plan by weight (in rate
+    mode: the scheduler user of :mod:`infratest.workloads.locust_open`)."""
+    if plan.open_model:
+        return build_scheduler_class(plan, run, worker_index)
     fast = plan.user_class == "fast"
     specs = list(plan.requests)
     weights = [r.weight for r in specs]

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import gevent
-import gevent.event
 import psutil
 from locust import User, constant, task
 from locust.env import Environment
@@ -30,15 +29,8 @@ from locust.runners import WorkerRunner
 
 from infratest.workloads import fleet_protocol as proto
 from infratest.workloads.load_plan import LoadPlan
-from infratest.workloads.locust_child import (
-    DRAIN_CAP_S,
-    ChildRun,
-    _flush_and_exit,
-    _real_lock,
-    _real_start_thread,
-)
-from infratest.workloads.locust_users import InFlight, build_user_class
-from infratest.workloads.recorder import WindowRecorder
+from infratest.workloads.locust_users import build_user_class
+from infratest.workloads.run_recording import RunRecording, flush_and_exit, real_start_thread
 from infratest.workloads.wire import Final, Tick, encode
 from infratest.workloads.worker_policy import WorkerPolicy
 
@@ -56,28 +48,23 @@ class PlanUser(User):
         gevent.sleep(1)
 
 
-class WorkerRun(ChildRun):
-    """One plan on this worker. It shares the single-process child's recording, lag and tick
-    loops; the users and the spawning belong to the master, and lines go to the master."""
+class WorkerRun(RunRecording):
+    """One plan on this worker: recorded like the single-process child; the users and the
+    spawning belong to the master, and lines go to the master."""
 
     def __init__(self, plan: LoadPlan, runner: WorkerRunner, name: str) -> None:
-        # Not ChildRun.__init__: that builds a local runner; this worker has Locust's own.
-        self.plan, self.runner, self.name = plan, runner, name
-        self.measure_start = plan.measure_start_s
-        self.recorder = WindowRecorder(self.measure_start)
-        self.in_flight = InFlight()
-        self.drain_s = min(plan.timeout_s, DRAIN_CAP_S)
-        self.started_at = time.time()
-        self.measure_end = float(plan.duration_s)
-        self.stop_event = gevent.event.Event()
-        self.hurry = gevent.event.Event()
-        self.signalled: str | None = None
-        self.reason = "duration reached"
-        self.lags: list[float] = []
-        self.write_lock = _real_lock()
-        self.finished = False
+        super().__init__(plan)
+        self.runner, self.worker_name = runner, name
         self.began = False
         self.process = psutil.Process()
+
+    def send(self, message: Tick | Final) -> None:
+        kind = proto.FINAL if isinstance(message, Final) else proto.TICK
+        self.runner.send_message(kind, {"line": encode(message)})
+
+    def identity(self) -> dict[str, Any]:
+        cores = self.process.cpu_percent(interval=None) / 100.0
+        return {"worker": self.worker_name, "cpu_cores": round(cores, 4)}
 
     def begin(self) -> None:
         """The master's first spawn reached this worker: its clock starts now."""
@@ -86,9 +73,9 @@ class WorkerRun(ChildRun):
         self.began = True
         self.started_at = time.time()
         self.process.cpu_percent(interval=None)
-        _real_start_thread(self._watchdog, ())
-        gevent.spawn(self._tick_loop)
-        gevent.spawn(self._lag_loop)
+        real_start_thread(self.watchdog, ())
+        gevent.spawn(self.tick_loop)
+        gevent.spawn(self.lag_loop)
         gevent.spawn(self._run_to_end)
 
     def stop(self, hurry: bool, reason: str) -> None:
@@ -107,49 +94,6 @@ class WorkerRun(ChildRun):
         while self.in_flight.starts and not self.hurry.is_set() and time.time() < deadline:
             gevent.sleep(DRAIN_POLL_S)
         self.finish()
-
-    def _emit_tick(self) -> None:
-        now = time.time() - self.started_at
-        lags, self.lags = self.lags, []
-        tick = Tick(
-            t=round(now, 3),
-            users=self.runner.user_count,
-            windows=self.recorder.flush(),
-            in_flight=self.in_flight.measured(self.measure_start, self.measure_end),
-            lag_s=tuple(round(x, 6) for x in lags),
-            warmup_requests=self.recorder.warmup_requests,
-            worker=self.name,
-            cpu_cores=round(self.process.cpu_percent(interval=None) / 100.0, 4),
-        )
-        self.runner.send_message(proto.TICK, {"line": encode(tick)})
-
-    def finish(self) -> None:
-        """The last tick and the final line to the master, once."""
-        if not self.write_lock.acquire(timeout=10.0):
-            return
-        try:
-            if self.finished:
-                return
-            self._emit_tick()
-            reason = self.reason
-            if self.recorder.first_error:
-                reason += f" (first error: {self.recorder.first_error})"
-            final = Final(
-                started_at=self.started_at,
-                measure_start=self.measure_start,
-                measure_end=self.measure_end,
-                ended_at=round(time.time() - self.started_at, 6),
-                unfinished=self.in_flight.measured(self.measure_start, self.measure_end),
-                examples=self.recorder.examples,
-                request_names=[str(r.name) for r in self.plan.requests],
-                signalled=self.signalled,
-                reason=reason,
-                worker=self.name,
-            )
-            self.runner.send_message(proto.FINAL, {"line": encode(final)})
-            self.finished = True
-        finally:
-            self.write_lock.release()
 
 
 class WorkerProcess:
@@ -171,7 +115,8 @@ class WorkerProcess:
             self.runner.send_message(proto.REFUSE, {"name": self.name, "reason": why})
             return
         self.run = WorkerRun(plan, self.runner, self.name)
-        environment.user_classes = [build_user_class(plan, self.run)]
+        index = int(msg.data.get("index", 0))
+        environment.user_classes = [build_user_class(plan, self.run, index)]
         environment.host = plan.host
         self.runner.send_message(proto.ACCEPT, {"name": self.name, "host": socket.gethostname()})
 
@@ -224,4 +169,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    _flush_and_exit(main(sys.argv[1:]))
+    flush_and_exit(main(sys.argv[1:]))

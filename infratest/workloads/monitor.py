@@ -27,12 +27,12 @@ from infratest.workloads.live import LiveCheck, LiveStatus, Progress
 from infratest.workloads.load_figures import FIGURES, Reading, load_intervals
 from infratest.workloads.load_record import LoadRecord
 from infratest.workloads.load_runner import StopRequest
-from infratest.workloads.saturation import STANDS_WHEN_SATURATED, saturation_reason
-from infratest.workloads.worker_health import fleet_untrusted_reason
+from infratest.workloads.saturation import DEFAULT_MAX_LAG_S, STANDS_WHEN_SATURATED
+from infratest.workloads.trust import untrusted_reason
 
 # Counted figures only ever grow during a run: `errors.count <= 0` can fail early but pass
 # only at the end; `requests >= 1000` can pass early but fail only at the end.
-GROWING = frozenset({"errors.count", "requests", "latency.max"})
+GROWING = frozenset({"errors.count", "requests", "latency.max", "arrival.lag.max"})
 # Looks are spaced so that computing them takes at most a tenth of the load generator's
 # parent-side time: every second for short runs, less often once an hour of windows is held.
 LOOK_COST_FACTOR = 10.0
@@ -45,6 +45,7 @@ class DecisionRule:
     fail_fast: bool = True
     until_decided: bool = False
     min_duration_s: float = 5.0
+    max_lag_s: float = DEFAULT_MAX_LAG_S  # open model: scheduler lag p99 a run may have
 
 
 def early_verdict(metric: str, condition: Condition, interval: Interval) -> Verdict:
@@ -98,10 +99,7 @@ class CheckMonitor:
         self._look_cost_s = time.perf_counter() - began
         self._last_look_s = measured
         verdicts = {m: early_verdict(m, c, intervals[m]) for m, c in self.monitored.items()}
-        if record.workers:  # a distributed run: each worker, and the master, on its own
-            saturated = fleet_untrusted_reason(record, cpu_peak) is not None
-        else:
-            saturated = saturation_reason(cpu_peak, record.lag_s) is not None
+        saturated = untrusted_reason(record, cpu_peak, self.rule.max_lag_s) is not None
         if saturated:  # latency figures describe the generator: only error checks stand
             verdicts = {
                 m: v if m in STANDS_WHEN_SATURATED else Verdict.INCONCLUSIVE

@@ -34,6 +34,29 @@ class WindowDelta:
 
 
 @dataclass(frozen=True)
+class ArrivalWindow:
+    """Open-model (rate) load: what became of one window's scheduled arrivals since the last
+    tick. `capped` ones were sent late because `max_in_flight` was full (or the scheduler was
+    still catching up after such a wait); `unsent` ones were due before the run stopped but
+    never sent (counted once, at the end)."""
+
+    window: int
+    scheduled: int = 0
+    sent: int = 0
+    capped: int = 0
+    unsent: int = 0
+
+
+@dataclass(frozen=True)
+class ArrivalsDelta:
+    """The scheduler's news since the last tick: per-window counts and an HdrHistogram of how
+    late it sent the arrivals it had a slot for (us), measured window only."""
+
+    windows: tuple[ArrivalWindow, ...] = ()
+    lag_histogram: str | None = None
+
+
+@dataclass(frozen=True)
 class Tick:
     """Once a second: the deltas, the requests still in flight, and the generator's lag."""
 
@@ -45,6 +68,7 @@ class Tick:
     warmup_requests: int
     worker: str | None = None  # the Locust worker that measured it (distributed runs)
     cpu_cores: float | None = None  # that worker's own CPU over the last second, in cores
+    arrivals: ArrivalsDelta | None = None  # rate mode only
 
 
 @dataclass(frozen=True)
@@ -81,7 +105,9 @@ def decode(line: str) -> Tick | Final | dict[str, Any] | None:
     event = data.pop("event", None)
     if event == "tick":
         windows = tuple(WindowDelta(**w) for w in data.pop("windows"))
+        arrivals = data.pop("arrivals", None)
         return Tick(
+            arrivals=_arrivals(arrivals),
             windows=windows,
             in_flight=tuple(data.pop("in_flight")),
             lag_s=tuple(data.pop("lag_s")),
@@ -90,3 +116,10 @@ def decode(line: str) -> Tick | Final | dict[str, Any] | None:
     if event == "final":
         return Final(unfinished=tuple(data.pop("unfinished")), **data)
     return {"event": event, **data}
+
+
+def _arrivals(data: dict[str, Any] | None) -> ArrivalsDelta | None:
+    if data is None:
+        return None
+    windows = tuple(ArrivalWindow(**w) for w in data.get("windows", ()))
+    return ArrivalsDelta(windows=windows, lag_histogram=data.get("lag_histogram"))
