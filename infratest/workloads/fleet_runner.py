@@ -144,7 +144,7 @@ def run_fleet(
     limit = hard_timeout_s
     if limit is None:
         limit = fleet.wait_s + plan.duration_s + plan.timeout_s + HARD_TIMEOUT_MARGIN_S
-    record = LoadRecord(plan.measure_start_s, plan.duration_s, plan.timeout_s)
+    record = LoadRecord.for_plan(plan)
     marks = _FleetMarks(record)
     with tempfile.TemporaryDirectory(prefix="infratest-fleet-") as tmp:
         work = Path(tmp)

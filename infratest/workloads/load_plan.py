@@ -154,14 +154,17 @@ class LoadPlan:
             return max(math.ceil(self.max_in_flight / self.workers), 1)
         return max(math.ceil((self.rate_per_s or 0.0) * self.timeout_s / self.workers), 1)
 
-    def schedule(self, worker_index: int = 0) -> ArrivalSchedule:
-        """Worker `worker_index`'s share of the arrival schedule (rate mode only)."""
+    def whole_schedule(self) -> ArrivalSchedule:
+        """The run's whole arrival schedule, over every generator process (rate mode only)."""
         if self.rate_per_s is None:
             raise ValueError("a closed-model plan has no arrival schedule")
-        whole = ArrivalSchedule(
+        return ArrivalSchedule(
             self.rate_per_s, self.duration_s, self.ramp_s, self.arrivals, self.seed
         )
-        return whole.for_worker(worker_index, self.workers)
+
+    def schedule(self, worker_index: int = 0) -> ArrivalSchedule:
+        """Worker `worker_index`'s share of the arrival schedule (rate mode only)."""
+        return self.whole_schedule().for_worker(worker_index, self.workers)
 
     def to_json(self) -> str:
         """Serialise for the child process."""

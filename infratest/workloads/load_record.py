@@ -16,6 +16,7 @@ from infratest.windows import Censored, LatencyWindows
 from infratest.workloads.arrival_record import ArrivalSummary, ArrivalTally
 from infratest.workloads.arrivals import ArrivalSchedule
 from infratest.workloads.histograms import decode_latencies
+from infratest.workloads.load_plan import LoadPlan
 from infratest.workloads.wire import Final, Tick, WindowDelta
 from infratest.workloads.worker_views import WorkerViews
 
@@ -117,6 +118,12 @@ class LoadRecord:
         self.ended_unexpectedly: str | None = None
         self._censored: Censored | None = None  # derived from the last tick or the final line
         self.workers = WorkerViews(measure_start_s)  # per worker, in a distributed run
+
+    @classmethod
+    def for_plan(cls, plan: LoadPlan) -> LoadRecord:
+        """An empty record for `plan` (with its whole arrival schedule in rate mode)."""
+        schedule = plan.whole_schedule() if plan.open_model else None
+        return cls(plan.measure_start_s, plan.duration_s, plan.timeout_s, schedule)
 
     def add_tick(self, tick: Tick) -> None:
         """Fold one second's news in."""

@@ -303,12 +303,7 @@ def run_load(
     limit = hard_timeout_s
     if limit is None:
         limit = plan.duration_s + plan.timeout_s + HARD_TIMEOUT_MARGIN_S
-    record = LoadRecord(
-        plan.measure_start_s,
-        plan.duration_s,
-        plan.timeout_s,
-        plan.schedule() if plan.open_model else None,
-    )
+    record = LoadRecord.for_plan(plan)
     with tempfile.TemporaryDirectory(prefix="infratest-load-") as tmp:
         work = Path(tmp)
         (work / "plan.json").write_text(plan.to_json())

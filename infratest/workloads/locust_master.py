@@ -26,7 +26,7 @@ from locust.runners import STATE_MISSING, STATE_RUNNING
 from infratest.workloads import fleet_protocol as proto
 from infratest.workloads.fleet import LOCAL_NAME_PREFIX, FleetSettings
 from infratest.workloads.load_plan import LoadPlan
-from infratest.workloads.locust_child import DRAIN_CAP_S, _flush_and_exit, _print_line
+from infratest.workloads.run_recording import DRAIN_CAP_S, flush_and_exit, print_line
 from infratest.workloads.locust_worker import PlanUser
 
 FINALS_MARGIN_S = 8.0  # past duration + drain, workers that sent no final are given up on
@@ -89,7 +89,7 @@ class MasterRun:
     def _on_accept(self, environment: Environment, msg: Any, **kw: Any) -> None:
         name = str(msg.data["name"])
         self.accepted[msg.node_id] = name
-        _print_line(proto.mark(proto.JOINED, worker=name, host=msg.data.get("host", "")))
+        print_line(proto.mark(proto.JOINED, worker=name, host=msg.data.get("host", "")))
         self.changed.set()
 
     def _on_refuse(self, environment: Environment, msg: Any, **kw: Any) -> None:
@@ -97,10 +97,10 @@ class MasterRun:
         self.changed.set()
 
     def _on_line(self, environment: Environment, msg: Any, **kw: Any) -> None:
-        _print_line(str(msg.data["line"]))
+        print_line(str(msg.data["line"]))
 
     def _on_final(self, environment: Environment, msg: Any, **kw: Any) -> None:
-        _print_line(str(msg.data["line"]))
+        print_line(str(msg.data["line"]))
         self.finals.add(self.names.get(msg.node_id, ""))
         self.changed.set()
 
@@ -132,18 +132,18 @@ class MasterRun:
             gevent.signal_handler(sig, self._on_signal, sig)
         problem = self.gather()
         if problem is not None:
-            _print_line(proto.mark(proto.FAILED, why=problem))
+            print_line(proto.mark(proto.FAILED, why=problem))
             self.runner.quit()
             return EXIT_FLEET_ERROR
         started = time.time()
-        _print_line('{"event":"start","t":0.0}')
+        print_line('{"event":"start","t":0.0}')
         self.runner.start(self.plan.users, spawn_rate=self.plan.spawn_rate)
         watcher = gevent.spawn(self._watch_lost)
         limit = self.plan.duration_s + self.drain_s + FINALS_MARGIN_S
         while self._waiting_for() and time.time() - started < limit:
             self.changed.clear()
             self.changed.wait(timeout=LOST_POLL_S)
-        _print_line(f'{{"event":"end","t":{time.time() - started:.3f}}}')
+        print_line(f'{{"event":"end","t":{time.time() - started:.3f}}}')
         for name in self._waiting_for():
             self._report_lost(name, "it sent no final report in time")
         watcher.kill(block=False)
@@ -166,7 +166,7 @@ class MasterRun:
 
     def _report_lost(self, name: str, why: str) -> None:
         self.lost.add(name)
-        _print_line(proto.mark(proto.LOST, worker=name, why=why))
+        print_line(proto.mark(proto.LOST, worker=name, why=why))
         self.changed.set()
 
     def _on_signal(self, sig: signal.Signals) -> None:
@@ -192,4 +192,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    _flush_and_exit(main(sys.argv))
+    flush_and_exit(main(sys.argv))

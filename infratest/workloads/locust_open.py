@@ -151,4 +151,5 @@ def build_scheduler_class(plan: LoadPlan, run: "RunRecording", worker_index: int
         attrs["network_timeout"] = plan.timeout_s
         attrs["connection_timeout"] = plan.timeout_s
         attrs["concurrency"] = cap
-    return type("SchedulerUser", (FastHttpUser if fast else HttpUser,), attrs)
+    # named like the closed-model class: a distributed master spawns users by this name
+    return type("PlanUser", (FastHttpUser if fast else HttpUser,), attrs)

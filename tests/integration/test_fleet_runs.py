@@ -108,6 +108,22 @@ def test_two_workers_measure_what_one_process_does(tmp_path: Path, server: Runni
     assert split.outcome.verdict == Verdict.PASS, split.outcome.reason
 
 
+def test_a_rate_is_split_over_two_workers(tmp_path: Path, server: RunningServer) -> None:
+    # 100/s evenly spaced over 3 s, half from each worker (one scheduler user each, its
+    # own share of the schedule): together they send what one generator would.
+    config = behaviour_config(tmp_path, url=server.url)
+    load = "rate: 100/s, arrivals: uniform, duration: 3s, fail_fast: false, workers: 2"
+    result = _run(tmp_path, config, load, "latency.p50: < 1s")
+    per_worker = _workers(result)
+    assert sorted(per_worker) == ["local-1", "local-2"]
+    assert all(120 <= n <= 180 for n in per_worker.values()), per_worker
+    arrivals = result.measurements.series["load"]["arrivals"]
+    assert arrivals["offered"] >= 0.99, arrivals
+    rate = result.measurements.values["requests.rate"].value
+    assert 98 <= rate <= 102, rate
+    assert result.outcome.verdict == Verdict.PASS, result.outcome.reason
+
+
 def _locust_processes() -> list[psutil.Process]:
     """Master and worker processes of this project's runs still alive anywhere (orphans
     included: they work in an infratest-fleet-/-worker- folder), not other projects' Locust."""
