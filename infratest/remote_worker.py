@@ -20,7 +20,7 @@ from pathlib import Path
 
 from infratest.spec.config import Config
 from infratest.spec.discovery import UsageError
-from infratest.workloads.load_runner import _child_env, _signal_group, _terminate
+from infratest.workloads.child_process import child_env, signal_child_group, terminate
 from infratest.workloads.worker_policy import WorkerPolicy
 
 MASTER_PATTERN = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9_.\-]*):([0-9]{1,5})$")
@@ -40,7 +40,7 @@ def _spawn_worker(work: Path, master: str, name: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, *args, "--policy", "policy.json"],
         cwd=work,
-        env=_child_env(),
+        env=child_env(),
         stdin=subprocess.DEVNULL,
         text=True,
         start_new_session=True,
@@ -61,10 +61,10 @@ def serve(master: str, config: Config, runs: int | None = None) -> int:
             try:
                 code = proc.wait()
             except BaseException:  # Ctrl-C included: never leave the worker behind
-                _terminate(proc)
+                terminate(proc)
                 raise
             finally:
-                _signal_group(proc, signal.SIGKILL)
+                signal_child_group(proc, signal.SIGKILL)
             done += 1
             print(f"infratest worker {name}: run ended (exit code {code})", file=sys.stderr)
             if code != 0:

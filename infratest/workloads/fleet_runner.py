@@ -18,23 +18,23 @@ from pathlib import Path
 from typing import IO, Any
 
 from infratest.workloads import fleet_protocol as proto
+from infratest.workloads.child_process import (
+    TERM_GRACE_S,
+    child_env,
+    stderr_tail,
+    supervise,
+    terminate,
+)
+from infratest.workloads.cpu_sampler import THREAD_JOIN_S, CpuSampler, cpu_peak
 from infratest.workloads.fleet import FleetSettings
 from infratest.workloads.load_plan import LoadPlan
 from infratest.workloads.load_record import LoadRecord
 from infratest.workloads.load_runner import (
     HARD_TIMEOUT_MARGIN_S,
-    TERM_GRACE_S,
-    THREAD_JOIN_S,
     LoadRun,
     LoadRunError,
+    StreamReader,
     Watcher,
-    _child_env,
-    _CpuSampler,
-    _stderr_tail,
-    _StreamReader,
-    _supervise,
-    _terminate,
-    cpu_peak,
 )
 from infratest.workloads.worker_policy import WorkerPolicy
 
@@ -63,7 +63,7 @@ def _spawn(work: Path, args: list[str], stdout: int, stderr: IO[bytes]) -> subpr
     return subprocess.Popen(
         [sys.executable, "-m", *args],
         cwd=work,
-        env=_child_env(),
+        env=child_env(),
         stdin=subprocess.DEVNULL,
         stdout=stdout,
         stderr=stderr,
@@ -102,7 +102,7 @@ def _reap_workers(procs: dict[str, subprocess.Popen[str]], record: LoadRecord) -
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(TERM_GRACE_S)
         if proc.returncode is None:
-            _terminate(proc)
+            terminate(proc)
 
 
 def _run_master(
@@ -111,20 +111,20 @@ def _run_master(
     with open(work / "master.stderr", "w+b") as stderr:
         args = ["infratest.workloads.locust_master", "plan.json", "fleet.json"]
         proc = _spawn(work, args, subprocess.PIPE, stderr)
-        sampler = _CpuSampler(proc.pid)
-        reader = _StreamReader(proc, sampler, record, watcher, on_mark=marks)
+        sampler = CpuSampler(proc.pid)
+        reader = StreamReader(proc, sampler, record, watcher, on_mark=marks)
         try:
             sampler.start()
             reader.start()
-            timed_out = _supervise(proc, limit_s)
+            timed_out = supervise(proc, limit_s)
         finally:
             if proc.returncode is None:
-                _terminate(proc)
+                terminate(proc)
             sampler.halt()
             reader.join(THREAD_JOIN_S)
             if proc.stdout is not None:
                 proc.stdout.close()
-        tail = _stderr_tail(stderr)
+        tail = stderr_tail(stderr)
     return proc.returncode, (sampler.samples, tail), timed_out, reader.stop
 
 

@@ -12,6 +12,7 @@ from infratest.spec.scenario import LoadSpec, RequestSpec, Traffic
 from infratest.stats import exact
 from infratest.units import Condition
 from infratest.workloads.context import WorkloadContext
+from infratest.workloads.cpu_sampler import cpu_peak
 from infratest.workloads.drift import latency_drift
 from infratest.workloads.fleet import FleetSettings, fleet_settings
 from infratest.workloads.fleet_runner import run_fleet
@@ -20,7 +21,7 @@ from infratest.workloads.load_figures import Reading, load_intervals
 from infratest.workloads.load_plan import NO_JSON, LoadPlan
 from infratest.workloads.load_plan import RequestSpec as PlanRequest
 from infratest.workloads.load_record import LoadRecord
-from infratest.workloads.load_runner import LoadRun, LoadRunError, cpu_peak, run_load
+from infratest.workloads.load_runner import LoadRun, LoadRunError, run_load
 from infratest.workloads.load_series import load_series
 from infratest.workloads.monitor import CheckMonitor, DecisionRule
 from infratest.workloads.saturation import DEFAULT_MAX_LAG_S, STANDS_WHEN_SATURATED

@@ -9,113 +9,38 @@ target's latency, so callers need to know when that happened.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
-import psutil
 
+from infratest.workloads.child_process import (
+    child_env,
+    signal_child_group,
+    stderr_tail,
+    supervise,
+    terminate,
+)
+from infratest.workloads.cpu_sampler import THREAD_JOIN_S, CpuSampler, cpu_peak
 from infratest.workloads.load_plan import LoadPlan
 from infratest.workloads.load_record import LoadRecord
 from infratest.workloads.wire import Final, Tick, decode
 
-CPU_SAMPLE_S = 0.2
-CPU_PEAK_WINDOW = 5  # samples: peak of a ~1 s moving average, so one short spike does not count
 HARD_TIMEOUT_MARGIN_S = 30.0
-TERM_GRACE_S = 3.0
-REAP_TIMEOUT_S = 10.0
-THREAD_JOIN_S = 5.0
-STDERR_TAIL_LINES = 40
 
 log = logging.getLogger(__name__)
 
 
 class LoadRunError(Exception):
     """The load generator failed to start or crashed before streaming anything."""
-
-
-class _CpuSampler(threading.Thread):
-    """Samples the child's CPU (in cores) every 0.2 s between its start and end marks."""
-
-    def __init__(self, pid: int) -> None:
-        super().__init__(name="infratest-cpu-sampler", daemon=True)
-        self._pid = pid
-        self._root: psutil.Process | None = None
-        self._procs: dict[int, psutil.Process] = {}
-        self._lock = threading.Lock()
-        self._halt = threading.Event()
-        self._t0: float | None = None
-        self._recording = False
-        self.samples: list[tuple[float, float]] = []
-
-    def mark_start(self) -> None:
-        """The child started load: reset the baseline so its import cost is not counted."""
-        with self._lock:
-            self._cores()
-            self._t0 = time.monotonic()
-            self._recording = True
-
-    def mark_end(self) -> None:
-        """The child stopped load: draining and its last lines are not load generation."""
-        with self._lock:
-            self._recording = False
-
-    def peak(self) -> float:
-        """The peak so far (a watcher asks while the load runs)."""
-        with self._lock:
-            samples = np.asarray(self.samples, dtype=np.float64).reshape(-1, 2)
-        return cpu_peak(samples)
-
-    def halt(self) -> None:
-        self._halt.set()
-        self.join(THREAD_JOIN_S)
-
-    def run(self) -> None:
-        try:
-            self._root = psutil.Process(self._pid)
-        except psutil.Error:
-            return  # the child is already gone; its exit code and stderr tell why
-        while not self._halt.wait(CPU_SAMPLE_S):  # bounded: halt() is always called
-            with self._lock:
-                try:
-                    cores = self._cores()
-                except psutil.Error:
-                    return
-                if self._recording and self._t0 is not None:
-                    self.samples.append((time.monotonic() - self._t0, cores))
-
-    def _cores(self) -> float:
-        """CPU of the child and its descendants since the previous call, in cores."""
-        if self._root is None:
-            return 0.0
-        alive = [self._root, *self._root.children(recursive=True)]
-        total = 0.0
-        for proc in alive:
-            known = self._procs.setdefault(proc.pid, proc)
-            with contextlib.suppress(psutil.Error):
-                total += known.cpu_percent(interval=None)
-        return total / 100.0
-
-
-def cpu_peak(samples: np.ndarray, window: int = CPU_PEAK_WINDOW) -> float:
-    """Peak of the moving average of CPU samples (shape (k, 2)); 0.0 without samples."""
-    if samples.size == 0:
-        return 0.0
-    cores = samples[:, 1]
-    if cores.size <= window:
-        return float(cores.mean())
-    return float(np.convolve(cores, np.ones(window) / window, mode="valid").max())
 
 
 @dataclass(frozen=True)
@@ -148,14 +73,14 @@ class LoadRun:
         return self.record.measured_seconds
 
 
-class _StreamReader(threading.Thread):
+class StreamReader(threading.Thread):
     """Reads the child's lines: marks go to the CPU sampler, ticks into the record; after
     each tick the watcher may ask to stop, and the child is then signalled once."""
 
     def __init__(
         self,
         proc: subprocess.Popen[str],
-        sampler: _CpuSampler,
+        sampler: CpuSampler,
         record: LoadRecord,
         watcher: Watcher | None,
         on_mark: Callable[[dict[str, Any]], None] | None = None,
@@ -198,16 +123,7 @@ class _StreamReader(threading.Thread):
             self.stop = wish
             # A pass needs the answers still on their way; a failure needs no more data.
             hurry = wish.stopped == "failed"
-            _signal_group(self.proc, signal.SIGUSR2 if hurry else signal.SIGUSR1)
-
-
-def _child_env() -> dict[str, str]:
-    """Environment for the child: make this very `infratest` importable there too."""
-    env = dict(os.environ)
-    root = Path(__file__).resolve().parents[2]
-    if "site-packages" not in root.parts:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
-    return env
+            signal_child_group(self.proc, signal.SIGUSR2 if hurry else signal.SIGUSR1)
 
 
 def _spawn(work: Path, stderr: IO[bytes]) -> subprocess.Popen[str]:
@@ -215,7 +131,7 @@ def _spawn(work: Path, stderr: IO[bytes]) -> subprocess.Popen[str]:
     return subprocess.Popen(
         cmd,
         cwd=work,
-        env=_child_env(),
+        env=child_env(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=stderr,
@@ -225,60 +141,20 @@ def _spawn(work: Path, stderr: IO[bytes]) -> subprocess.Popen[str]:
     )
 
 
-def _signal_group(proc: subprocess.Popen[str], sig: signal.Signals) -> None:
-    """Signal the child's whole session group (it leads it: pgid == pid)."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, sig)
-
-
-def _terminate(proc: subprocess.Popen[str]) -> None:
-    """SIGTERM the group (the child then writes what it measured), SIGKILL after a grace."""
-    _signal_group(proc, signal.SIGTERM)
-    try:
-        proc.wait(TERM_GRACE_S)
-    except subprocess.TimeoutExpired:
-        _signal_group(proc, signal.SIGKILL)
-        proc.wait(REAP_TIMEOUT_S)
-
-
-def _supervise(proc: subprocess.Popen[str], limit_s: float) -> bool:
-    """Wait for the child, ending it past `limit_s`; True when the hard timeout hit."""
-    try:
-        proc.wait(limit_s)
-        return False
-    except subprocess.TimeoutExpired:
-        _terminate(proc)
-        return True
-    except BaseException:  # KeyboardInterrupt included: never leave the child behind
-        _terminate(proc)
-        raise
-    finally:
-        # Stray descendants would keep stdout open; the group id is not reused while they live.
-        _signal_group(proc, signal.SIGKILL)
-
-
-def _stderr_tail(stderr: IO[bytes]) -> str:
-    stderr.seek(0, os.SEEK_END)
-    size = stderr.tell()
-    stderr.seek(max(size - 65536, 0))
-    lines = stderr.read().decode("utf-8", "replace").splitlines()
-    return "\n".join(lines[-STDERR_TAIL_LINES:])
-
-
 def _run_child(
     work: Path, stderr: IO[bytes], limit_s: float, record: LoadRecord, watcher: Watcher | None
 ) -> tuple[int, np.ndarray, bool, StopRequest | None]:
     """Start the child in `work`, read its stream, sample its CPU, always reap it."""
     proc = _spawn(work, stderr)
-    sampler = _CpuSampler(proc.pid)
-    reader = _StreamReader(proc, sampler, record, watcher)
+    sampler = CpuSampler(proc.pid)
+    reader = StreamReader(proc, sampler, record, watcher)
     try:
         sampler.start()
         reader.start()
-        timed_out = _supervise(proc, limit_s)
+        timed_out = supervise(proc, limit_s)
     finally:
         if proc.returncode is None:  # a thread failed to start: still end and reap the child
-            _terminate(proc)
+            terminate(proc)
         sampler.halt()
         reader.join(THREAD_JOIN_S)
         if proc.stdout is not None:
@@ -309,7 +185,7 @@ def run_load(
         (work / "plan.json").write_text(plan.to_json())
         with open(work / "stderr.txt", "w+b") as stderr:
             code, cpu, timed_out, stop = _run_child(work, stderr, limit, record, watcher)
-            tail = _stderr_tail(stderr)
+            tail = stderr_tail(stderr)
     if not record.ticks:
         raise LoadRunError(
             f"load generator streamed no results (exit code {code}"

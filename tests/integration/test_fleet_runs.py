@@ -243,3 +243,24 @@ def test_a_watcher_stop_ends_every_worker_early(server: RunningServer) -> None:
         v.final is not None and "stopped by the parent" in v.final.reason for v in views.values()
     )
     assert not _locust_processes()
+
+
+def test_keyboard_interrupt_reaps_master_and_workers(server: RunningServer) -> None:
+    plan = LoadPlan(server.url, (RequestSpec("GET", "/work"),), users=8, duration_s=30.0)
+    fleet = FleetSettings(local_workers=2, bind_host="127.0.0.1", port=free_port())
+    seen: list[int] = []
+
+    def interrupt_once_sending(record: LoadRecord, cpu_peak: float) -> StopRequest | None:
+        # Ctrl-C arrives while every worker is sending (a watcher runs on each tick)
+        if not seen and record.measured_seconds >= 1:
+            seen.append(len(_locust_processes()))
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+    policy = WorkerPolicy(("127.0.0.1",), 8, 30.0)
+    began = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        run_fleet(plan, fleet, policy, watcher=interrupt_once_sending)
+    assert seen and seen[0] >= 3  # the master and both workers were running
+    assert time.monotonic() - began < 20
+    assert not _locust_processes()
