@@ -4,6 +4,7 @@ how many workers there are, which one was killed or refused)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -124,21 +125,52 @@ def test_a_rate_is_split_over_two_workers(tmp_path: Path, server: RunningServer)
     assert result.outcome.verdict == Verdict.PASS, result.outcome.reason
 
 
-def _locust_processes() -> list[psutil.Process]:
-    """Master and worker processes of this project's runs still alive anywhere (orphans
-    included: they work in an infratest-fleet-/-worker- folder), not other projects' Locust."""
+def _fleet_children() -> list[psutil.Process]:
+    """This test's Locust master and worker processes (children of this process now)."""
     found = []
-    for proc in psutil.process_iter(["cmdline"]):
-        command = " ".join(proc.info["cmdline"] or [])
-        if "locust_master" not in command and "locust_worker" not in command:
-            continue
+    for proc in psutil.Process().children(recursive=True):
         try:
-            cwd = proc.cwd()
+            command = " ".join(proc.cmdline())
         except psutil.Error:
             continue
-        if "infratest-fleet-" in cwd or "infratest-worker-" in cwd:
+        if "locust_master" in command or "locust_worker" in command:
             found.append(proc)
     return found
+
+
+@contextlib.contextmanager
+def _watched_fleet() -> Iterator[list[psutil.Process]]:
+    """Every master and worker process this test starts, seen by polling while it runs, so
+    that afterwards each can be checked gone (an orphan is no longer our child, but its
+    pid is still known here). Other sessions' Locust processes on the machine are not ours."""
+    seen: dict[int, psutil.Process] = {}
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.wait(0.1):  # bounded: `done` is set when the block ends
+            for proc in _fleet_children():
+                seen.setdefault(proc.pid, proc)
+
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
+    found: list[psutil.Process] = []
+    try:
+        yield found
+    finally:
+        done.set()
+        watcher.join(5)
+        found.extend(seen.values())
+
+
+def _still_running(procs: list[psutil.Process]) -> list[psutil.Process]:
+    alive = []
+    for proc in procs:
+        try:
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                alive.append(proc)
+        except psutil.Error:
+            continue
+    return alive
 
 
 def _kill_worker_when_sending(name: str, server_port: int, killed: list[int]) -> None:
@@ -171,19 +203,20 @@ def test_a_killed_worker_is_named_and_the_run_still_ends(
     )
     began = time.monotonic()
     watching.start()
-    result = _run(
-        tmp_path,
-        config,
-        "users: 8, duration: 8s, fail_fast: false, workers: 2",
-        "latency.p50: < 1s",
-    )
+    with _watched_fleet() as started:
+        result = _run(
+            tmp_path,
+            config,
+            "users: 8, duration: 8s, fail_fast: false, workers: 2",
+            "latency.p50: < 1s",
+        )
     watching.join(5)
     assert killed, "the worker was never seen sending"
     assert time.monotonic() - began < 40
     assert result.outcome.verdict in (Verdict.INCONCLUSIVE, Verdict.ERROR)
     assert "local-2" in result.outcome.reason and "lost" in result.outcome.reason
     assert _workers(result)["local-1"] > 0
-    assert not _locust_processes()
+    assert len(started) >= 3 and not _still_running(started)
 
 
 def test_a_remote_worker_joins_and_its_requests_count(
@@ -234,7 +267,8 @@ def test_a_watcher_stop_ends_every_worker_early(server: RunningServer) -> None:
         return StopRequest("failed", record.measured_seconds, "a check failed")
 
     began = time.monotonic()
-    run = run_fleet(plan, fleet, WorkerPolicy(("127.0.0.1",), 8, 30.0), watcher=watcher)
+    with _watched_fleet() as started:
+        run = run_fleet(plan, fleet, WorkerPolicy(("127.0.0.1",), 8, 30.0), watcher=watcher)
     assert time.monotonic() - began < 20  # far less than the 30 s planned
     assert run.stop is not None and run.record.measured_seconds < 10
     views = run.record.workers.by_name
@@ -242,18 +276,18 @@ def test_a_watcher_stop_ends_every_worker_early(server: RunningServer) -> None:
     assert all(
         v.final is not None and "stopped by the parent" in v.final.reason for v in views.values()
     )
-    assert not _locust_processes()
+    assert len(started) >= 3 and not _still_running(started)
 
 
 def test_keyboard_interrupt_reaps_master_and_workers(server: RunningServer) -> None:
     plan = LoadPlan(server.url, (RequestSpec("GET", "/work"),), users=8, duration_s=30.0)
     fleet = FleetSettings(local_workers=2, bind_host="127.0.0.1", port=free_port())
-    seen: list[int] = []
+    seen: list[psutil.Process] = []
 
     def interrupt_once_sending(record: LoadRecord, cpu_peak: float) -> StopRequest | None:
         # Ctrl-C arrives while every worker is sending (a watcher runs on each tick)
         if not seen and record.measured_seconds >= 1:
-            seen.append(len(_locust_processes()))
+            seen.extend(_fleet_children())
             os.kill(os.getpid(), signal.SIGINT)
         return None
 
@@ -261,6 +295,6 @@ def test_keyboard_interrupt_reaps_master_and_workers(server: RunningServer) -> N
     began = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         run_fleet(plan, fleet, policy, watcher=interrupt_once_sending)
-    assert seen and seen[0] >= 3  # the master and both workers were running
+    assert len(seen) >= 3  # the master and both workers were running
     assert time.monotonic() - began < 20
-    assert not _locust_processes()
+    assert not _still_running(seen)

@@ -78,12 +78,12 @@ def test_the_rate_sent_is_the_rate_asked(target, rate: float) -> None:
     arrivals = run.record.arrival_summary()
     assert arrivals is not None
     behind = schedule_reason(arrivals, DEFAULT_MAX_LAG_S)
-    if behind is not None and rate > 100:
-        # A machine busy with other work may not keep 500/s: then the run says so (and its
-        # latency cannot pass) instead of claiming a rate it did not send. 50/s it always keeps.
+    if behind is not None:
+        # A machine busy with other work may not keep the schedule: then the run says so (and
+        # its latency cannot pass) instead of claiming a rate it did not send.
         assert "fell behind" in behind or "sent late" in behind
+        assert arrivals.sent < arrivals.scheduled or (arrivals.lag_p99_s or 0) > DEFAULT_MAX_LAG_S
         return
-    assert behind is None
     measured = run.measured_seconds
     assert arrivals.sent == arrivals.scheduled and arrivals.unsent == 0
     assert arrivals.sent / measured == pytest.approx(rate, rel=0.02)
