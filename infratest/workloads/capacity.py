@@ -155,6 +155,7 @@ class Tried:
             "meets_slo": self.verdict == Verdict.PASS,
             "why": self.why,
             "generator_cpu_peak": json_float(self.step.value("generator.cpu.peak")),
+            "locust_workers": self.step.locust_workers,
             "window": self.step.window(),
         }
 

@@ -69,6 +69,11 @@ class Step:
         interval = self.found.values.get(metric)
         return interval.value if interval is not None else math.nan
 
+    @property
+    def locust_workers(self) -> int:
+        """Locust worker processes the step ran on (0: the one generator process)."""
+        return len(self.found.series.get("load", {}).get("workers") or [])
+
     def window(self) -> list[float] | None:
         """The measured window as wall-clock [start, end], so probe figures can be cut per step."""
         load = self.found.series.get("load", {})

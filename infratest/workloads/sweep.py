@@ -109,6 +109,7 @@ def sweep_row(step: Step) -> dict[str, Any]:
         "p99": json_float(step.value("latency.p99")),
         "errors_rate": json_float(step.value("errors.rate")),
         "generator_cpu_peak": json_float(step.value("generator.cpu.peak")),
+        "locust_workers": step.locust_workers,
         "duration_s": json_float(step.seconds),
         "window": step.window(),
     }

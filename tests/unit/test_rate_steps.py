@@ -94,7 +94,7 @@ def _rate_steps(rates: list[float], served: list[float], rel_half: float) -> lis
     st.lists(st.floats(1.0, 500.0), min_size=2, max_size=5, unique=True).map(sorted),
     st.floats(0.2, 1.0),
 )
-def test_rate_efficiency_is_the_share_of_added_offer_served(rates: list[float], kept: float) -> None:
+def test_rate_efficiency_is_the_served_share(rates: list[float], kept: float) -> None:
     """Serving the smallest step fully and `kept` of the largest gives efficiency `kept`."""
     served = [rates[0]] + [r * kept for r in rates[1:]]
     found = sweep_measurements(_rate_steps(rates, served, 0.01), 0.95)
