@@ -54,7 +54,11 @@ _PROBE = [
     ("host.cpu.mean", D.RATIO, "mean CPU use of the whole host (0..100%)"),
 ]
 _SWEEP = [
-    ("scaling.efficiency", D.RATIO, "throughput gain ÷ user gain, largest vs smallest step"),
+    (
+        "scaling.efficiency",
+        D.RATIO,
+        "throughput gain ÷ user (or offered rate) gain, largest vs smallest step",
+    ),
     ("throughput.peak", D.RATE, "highest throughput of any step"),
     ("usl.peak_users", D.COUNT, "users at the peak of the fitted Universal Scalability Law"),
     ("usl.peak_throughput", D.RATE, "throughput at that peak"),
@@ -62,7 +66,11 @@ _SWEEP = [
 _CAPACITY = [
     ("capacity.throughput", D.RATE, "throughput at the largest load meeting every SLO"),
     ("capacity.users", D.COUNT, "the largest number of users meeting every SLO"),
+    ("capacity.rate", D.RATE, "the largest arrival rate meeting every SLO (rate search)"),
 ]
+# Metrics only steps over users make (the USL models concurrency), and only steps over rates.
+USER_STEP_METRICS = frozenset({"capacity.users", "usl.peak_users", "usl.peak_throughput"})
+RATE_STEP_METRICS = frozenset({"capacity.rate"})
 _COLD_START = [
     ("cold_start.ready", D.DURATION, "launch until the readiness check passes"),
     ("cold_start.first_response", D.DURATION, "launch until the first successful answer"),

@@ -144,7 +144,7 @@ def _planned_seconds(assumption: Assumption) -> float | None:
     if assumption.load is not None:
         return assumption.load.duration
     if assumption.sweep is not None:
-        return assumption.sweep.step * len(assumption.sweep.users)
+        return assumption.sweep.step * len(assumption.sweep.levels)
     if assumption.capacity is not None:
         return assumption.capacity.step * assumption.capacity.max_steps
     return None

@@ -9,7 +9,7 @@ import base64
 import html
 from typing import Any
 
-from infratest.results.plots import load_steps, plots_for, series
+from infratest.results.plots import load_steps, plots_for, series, step_axis
 from infratest.results.view import (
     VERDICTS,
     Entry,
@@ -148,7 +148,7 @@ def _metrics_table(entry: Entry) -> str:
     return f"<details><summary>All measured metrics ({len(rows)})</summary>{table}</details>"
 
 
-def _step_row(step: Entry) -> list[str]:
+def _step_row(step: Entry, level_key: str) -> list[str]:
     throughput = {
         "value": step.get("throughput"),
         "ci_low": step.get("throughput_low"),
@@ -157,7 +157,7 @@ def _step_row(step: Entry) -> list[str]:
     meets = step.get("meets_slo")
     verdict = "" if meets is None else _badge("pass" if meets else "fail")
     return [
-        _e(step.get("users")),
+        _e(step.get(level_key)),
         _e(measured_text("throughput", throughput)),
         _e(quantity("latency.p95", step.get("p95"))),
         _e(quantity("errors.rate", step.get("errors_rate"))),
@@ -172,8 +172,10 @@ def _steps_table(entry: Entry) -> str:
     kind, steps = load_steps(entry)
     if not steps:
         return ""
-    head = ["Users", "Throughput", "p95", "Errors", "RSS peak", "Target CPU", "SLO", "Why"]
-    table = _table(head, [_step_row(step) for step in steps])
+    axis = step_axis(steps)
+    level = "Rate (1/s)" if axis.key == "rate" else "Users"
+    head = [level, "Throughput", "p95", "Errors", "RSS peak", "Target CPU", "SLO", "Why"]
+    table = _table(head, [_step_row(step, axis.key) for step in steps])
     return f"<details><summary>{_e(kind)} steps ({len(steps)})</summary>{table}</details>"
 
 

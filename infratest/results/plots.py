@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -117,12 +118,36 @@ def latency_over_time(entry: Entry) -> bytes | None:
     return _png(fig)
 
 
+@dataclass(frozen=True)
+class StepAxis:
+    """What a sweep's or capacity search's steps stepped over: users, or arrival rate."""
+
+    key: str  # the rows' key: "users" or "rate"
+    title: str
+
+    def text(self, amount: float) -> str:
+        """`8 users` or `50/s`."""
+        if self.key == "rate":
+            return format_quantity(amount, Dimension.RATE)
+        return f"{amount:g} users"
+
+
+USERS_AXIS = StepAxis("users", "users")
+RATE_AXIS = StepAxis("rate", "offered rate (1/s)")
+
+
+def step_axis(steps: Sequence[dict[str, Any]]) -> StepAxis:
+    """Rate when the rows carry one (an open-model sweep or search), else users."""
+    return RATE_AXIS if any("rate" in s for s in steps) else USERS_AXIS
+
+
 def load_steps(entry: Entry) -> tuple[str, list[dict[str, Any]]]:
-    """The steps of a capacity search or a sweep (capacity first), sorted by users."""
+    """The steps of a capacity search or a sweep (capacity first), sorted by users or rate."""
     for name in ("capacity", "sweep"):
         steps = _rows(series(entry, name).get("steps"))
         if steps:
-            return name, sorted(steps, key=lambda s: number(s.get("users")))
+            key = step_axis(steps).key
+            return name, sorted(steps, key=lambda s: number(s.get(key)))
     return "", []
 
 
@@ -150,12 +175,14 @@ def _mark_slo(ax: Axes, steps: list[dict[str, Any]], x: np.ndarray, y: np.ndarra
 
 
 def latency_vs_load(entry: Entry) -> bytes | None:
-    """Latency against users per step: where the knee is, and where the SLO bound cuts it."""
+    """Latency against users (or offered rate) per step: where the knee is, and where the SLO
+    bound cuts it."""
     kind, steps = load_steps(entry)
     columns = {key: _column(steps, key, 1e3) for key, _ in PERCENTILE_STYLE}
     if not _any(columns["p95"]):
         return None
-    users = _column(steps, "users")
+    axis = step_axis(steps)
+    users = _column(steps, axis.key)
     fig, ax = _figure(f"Latency against load ({kind})")
     for key, color in PERCENTILE_STYLE:
         if _any(columns[key]):
@@ -165,7 +192,7 @@ def latency_vs_load(entry: Entry) -> bytes | None:
     if bound is not None:
         label = f"SLO p95 {format_quantity(bound, Dimension.DURATION)}"
         ax.axhline(bound * 1e3, color="#d62728", linestyle=":", label=label)
-    ax.set_xlabel("users")
+    ax.set_xlabel(axis.title)
     ax.set_ylabel("latency (ms)")
     ax.set_ylim(bottom=0)
     _legend(ax)
@@ -182,13 +209,15 @@ def usl_curve(usl: Any, users: np.ndarray) -> np.ndarray | None:
     return lam * users / (1 + sigma * (users - 1) + kappa * users * (users - 1))
 
 
-def capacity_users(entry: Entry) -> float | None:
-    """The largest load meeting the SLO: the metric, else the largest step that met it."""
-    value = metric_value(entry, "capacity.users")
+def capacity_level(entry: Entry) -> float | None:
+    """The largest load meeting the SLO (users, or req/s for a rate search): the metric, else
+    the largest step that met it."""
+    _, steps = load_steps(entry)
+    axis = step_axis(steps)
+    value = metric_value(entry, "capacity.rate" if axis is RATE_AXIS else "capacity.users")
     if math.isfinite(value):
         return value
-    _, steps = load_steps(entry)
-    met = [number(s.get("users")) for s in steps if s.get("meets_slo") is True]
+    met = [number(s.get(axis.key)) for s in steps if s.get("meets_slo") is True]
     met = [u for u in met if math.isfinite(u)]
     return max(met) if met else None
 
@@ -200,24 +229,26 @@ def _error_bars(steps: list[dict[str, Any]], y: np.ndarray) -> np.ndarray:
     return np.clip(np.vstack([below, above]), 0.0, None)
 
 
-def throughput_vs_users(entry: Entry) -> bytes | None:
-    """Throughput per step with its interval, the USL fit, and the capacity under the SLO."""
+def throughput_vs_load(entry: Entry) -> bytes | None:
+    """Throughput per step with its interval, the USL fit (user steps), and the capacity
+    under the SLO."""
     kind, steps = load_steps(entry)
-    users, y = _column(steps, "users"), _column(steps, "throughput")
+    axis = step_axis(steps)
+    users, y = _column(steps, axis.key), _column(steps, "throughput")
     if not _any(y):
         return None
-    fig, ax = _figure(f"Throughput against users ({kind})")
+    fig, ax = _figure(f"Throughput against {axis.title} ({kind})")
     ax.errorbar(users, y, yerr=_error_bars(steps, y), fmt="o", capsize=3, label="measured")
     _mark_slo(ax, steps, users, y)
     usl = series(entry, "sweep").get("usl")
     grid = np.linspace(1.0, max(2.0, float(np.nanmax(users)) * 1.15), 200)
-    curve = usl_curve(usl, grid)
+    curve = usl_curve(usl, grid) if axis is USERS_AXIS else None
     if curve is not None:
         ax.plot(grid, curve, color="#8172b2", label="USL fit")
-    limit = capacity_users(entry) if kind == "capacity" else None
+    limit = capacity_level(entry) if kind == "capacity" else None
     if limit is not None:
-        ax.axvline(limit, color="#2ca02c", linestyle="--", label=f"capacity {limit:g} users")
-    ax.set_xlabel("users")
+        ax.axvline(limit, color="#2ca02c", linestyle="--", label=f"capacity {axis.text(limit)}")
+    ax.set_xlabel(axis.title)
     ax.set_ylabel("throughput (1/s)")
     ax.set_ylim(bottom=0)
     _legend(ax)
@@ -352,7 +383,7 @@ def sample_histograms(entry: Entry) -> bytes | None:
 PLOTS: tuple[tuple[str, PlotFunction], ...] = (
     ("Latency per second", latency_over_time),
     ("Latency against load", latency_vs_load),
-    ("Throughput against users", throughput_vs_users),
+    ("Throughput against load", throughput_vs_load),
     ("Resident memory", rss_over_time),
     ("CPU", cpu_over_time),
     ("Cold start phases", cold_start_phases),

@@ -14,11 +14,12 @@ from typing import Any, NamedTuple
 from infratest.metrics import METRICS
 from infratest.results.plots import (
     STEP_KEYS,
-    capacity_users,
+    capacity_level,
     load_steps,
     metric_value,
     number,
     series,
+    step_axis,
 )
 from infratest.units import Dimension, QuantityError, format_quantity, parse_condition
 
@@ -205,8 +206,10 @@ def _metric_text(entry: Entry, name: str) -> str:
     return measured_text(name, figure) if isinstance(figure, dict) else "n/a"
 
 
-def _slo_headroom(entry: Entry, slo: dict[str, Any], users: float | None) -> list[str]:
-    step = next((s for s in load_steps(entry)[1] if number(s.get("users")) == users), None)
+def _slo_headroom(entry: Entry, slo: dict[str, Any], level: float | None) -> list[str]:
+    steps = load_steps(entry)[1]
+    key = step_axis(steps).key
+    step = next((s for s in steps if number(s.get(key)) == level), None)
     lines = []
     for metric, text in slo.items():
         key = STEP_KEYS.get(metric)
@@ -238,9 +241,10 @@ def _plan_facts(plan: Any) -> list[Fact]:
 
 def _capacity_facts(entry: Entry) -> list[Fact]:
     found = series(entry, "capacity")
-    users = capacity_users(entry)
-    tried = bool(load_steps(entry)[1])
-    limit = f"{users:g} users" if users is not None else "no load tried met the SLO"
+    users = capacity_level(entry)
+    steps = load_steps(entry)[1]
+    axis, tried = step_axis(steps), bool(steps)
+    limit = axis.text(users) if users is not None else "no load tried met the SLO"
     facts = [Fact("Maximum load under the SLO", limit if users is not None or tried else "n/a")]
     facts.append(Fact("Throughput at that load", _metric_text(entry, "capacity.throughput")))
     slo = found.get("slo") if isinstance(found.get("slo"), dict) else {}
@@ -251,8 +255,8 @@ def _capacity_facts(entry: Entry) -> list[Fact]:
             facts.append(Fact("SLO headroom at that load", "; ".join(rooms)))
     bracket = found.get("bracket")
     if isinstance(bracket, list) and len(bracket) == 2:
-        met = "none" if bracket[0] is None else f"{bracket[0]} users"
-        missed = "none tried" if bracket[1] is None else f"{bracket[1]} users"
+        met = "none" if bracket[0] is None else axis.text(number(bracket[0]))
+        missed = "none tried" if bracket[1] is None else axis.text(number(bracket[1]))
         facts.append(Fact("Search bracket", f"largest met: {met}; smallest missed: {missed}"))
     return facts + _plan_facts(found.get("plan"))
 
@@ -272,10 +276,12 @@ def _usl_text(usl: Any) -> str:
 
 def _sweep_facts(entry: Entry) -> list[Fact]:
     steps = load_steps(entry)[1]
+    axis = step_axis(steps)
     best = max(steps, key=lambda s: _finite_or(s.get("throughput")), default=None)
     peak = "n/a"
     if best is not None and math.isfinite(number(best.get("throughput"))):
-        peak = f"{quantity('throughput', best.get('throughput'))} at {best.get('users')} users"
+        at = axis.text(number(best.get(axis.key)))
+        peak = f"{quantity('throughput', best.get('throughput'))} at {at}"
     return [
         Fact("Peak measured throughput", peak),
         Fact("USL fit", _usl_text(series(entry, "sweep").get("usl"))),
@@ -295,7 +301,8 @@ def capacity_facts(entry: Entry) -> list[Fact]:
     if not load_steps(entry)[1] and not entry.get("metrics"):
         return [Fact("No figures", str(entry.get("reason") or "nothing was measured"))]
     is_search = series(entry, "capacity") or entry.get("workload") == "capacity"
-    if is_search or math.isfinite(metric_value(entry, "capacity.users")):
+    searched = ("capacity.users", "capacity.rate")
+    if is_search or any(math.isfinite(metric_value(entry, name)) for name in searched):
         return _capacity_facts(entry)
     return _sweep_facts(entry)
 

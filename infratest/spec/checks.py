@@ -9,11 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from infratest.hosts import HostNotAllowed, check_allowed
-from infratest.metrics import METRICS, OPEN_MODEL_METRICS, produced_by
+from infratest.metrics import (
+    METRICS,
+    OPEN_MODEL_METRICS,
+    RATE_STEP_METRICS,
+    USER_STEP_METRICS,
+    produced_by,
+)
 from infratest.spec.config import Config, Limits, TargetConfig
 from infratest.spec.errors import suggest
 from infratest.spec.problems import Path
-from infratest.spec.scenario import Assumption, LoadSpec, ProbeSpec, Scenario
+from infratest.spec.scenario import Assumption, ProbeSpec, Scenario
 from infratest.units import Condition, Dimension, describe, fits, format_quantity
 
 Finding = tuple[Path, str]
@@ -87,8 +93,12 @@ def _offered(assumption: Assumption, probe: ProbeSpec | None) -> list[str]:
     names = produced_by(assumption.workload, network, probed=probe is not None)
     if probe is not None and not probe.selects_process:
         names = [n for n in names if not n.startswith("process.")]
-    if assumption.load is None or assumption.load.rate is None:  # closed model: no schedule
+    section = assumption.load or assumption.sweep or assumption.capacity
+    if section is None or section.rate is None:  # closed model: no schedule
         names = [n for n in names if n not in OPEN_MODEL_METRICS]
+    if assumption.sweep is not None or assumption.capacity is not None:
+        by_rate = section is not None and section.rate is not None
+        names = [n for n in names if n not in (USER_STEP_METRICS if by_rate else RATE_STEP_METRICS)]
     return names
 
 
@@ -157,13 +167,23 @@ def _limit_findings(a: Assumption, config: Config, base: Path) -> Iterator[Findi
         if a.load.users is not None:
             users.append((("load", "users"), a.load.users))
         durations.append((("load", "duration"), a.load.duration))
-        yield from _open_model_findings(a.load, limits, source, (*base, "load"))
+        path = (*base, "load")
+        yield from _open_model_findings(a.load.rate, a.load.max_in_flight, limits, source, path)
     if a.sweep:
-        users.append((("sweep", "users"), max(a.sweep.users)))
-        durations.append((("sweep", "step"), a.sweep.step * len(a.sweep.users)))
+        if a.sweep.users is not None:
+            users.append((("sweep", "users"), max(a.sweep.users)))
+        durations.append((("sweep", "step"), a.sweep.step * len(a.sweep.levels)))
+        top = max(a.sweep.rate) if a.sweep.rate else None
+        yield from _open_model_findings(
+            top, a.sweep.max_in_flight, limits, source, (*base, "sweep")
+        )
     if a.capacity:
-        users.append((("capacity", "users", "max"), a.capacity.users.max))
+        if a.capacity.users is not None:
+            users.append((("capacity", "users", "max"), a.capacity.users.max))
         durations.append((("capacity", "step"), a.capacity.step * a.capacity.max_steps))
+        top = a.capacity.rate.max if a.capacity.rate else None
+        path = (*base, "capacity")
+        yield from _open_model_findings(top, a.capacity.max_in_flight, limits, source, path)
     if a.observe:
         durations.append((("observe", "duration"), a.observe.duration))
     for path, count in users:
@@ -180,17 +200,18 @@ def _limit_findings(a: Assumption, config: Config, base: Path) -> Iterator[Findi
 
 
 def _open_model_findings(
-    load: LoadSpec, limits: Limits, source: str, path: Path
+    rate: float | None, max_in_flight: int | None, limits: Limits, source: str, path: Path
 ) -> Iterator[Finding]:
-    """A rate, and the requests it may keep in flight, within the config's ceilings."""
-    if load.rate is not None and load.rate > limits.max_rate:
-        asked = format_quantity(load.rate, Dimension.RATE)
+    """A rate (the largest a workload asks), and the requests it may keep in flight, within
+    the config's ceilings."""
+    if rate is not None and rate > limits.max_rate:
+        asked = format_quantity(rate, Dimension.RATE)
         cap = format_quantity(limits.max_rate, Dimension.RATE)
         yield (*path, "rate"), f"rate {asked} is above limits.max_rate ({cap}) of {source}"
-    if load.max_in_flight is not None and load.max_in_flight > limits.max_in_flight:
+    if max_in_flight is not None and max_in_flight > limits.max_in_flight:
         yield (
             (*path, "max_in_flight"),
-            f"max_in_flight {load.max_in_flight} is above limits.max_in_flight "
+            f"max_in_flight {max_in_flight} is above limits.max_in_flight "
             f"({limits.max_in_flight}) of {source}",
         )
 

@@ -206,19 +206,78 @@ class ObserveSpec(Section):
     warmup: Duration = 0.0
 
 
-class SweepSpec(Traffic):
-    """A load step per user level, to see how throughput scales."""
+OPEN_MODEL_KEYS = frozenset({"arrivals", "seed", "max_in_flight", "max_lag"})
 
-    users: tuple[Annotated[int, Field(ge=1)], ...] = Field(min_length=2)
+
+class SteppedTraffic(Traffic):
+    """Traffic stepped over load levels (sweep, capacity): by users (closed model) or by
+    arrival rate (open model, with the load section's open-model keys), on Locust workers
+    when asked."""
+
+    arrivals: Literal["poisson", "uniform"] = Field(
+        default="poisson", description="rate steps: how arrival times are drawn"
+    )
+    seed: int | None = Field(
+        default=None, ge=0, description="rate steps: seed of every step's schedule (recorded)"
+    )
+    max_in_flight: int | None = Field(
+        default=None, ge=1, description="rate steps: most unanswered requests (rate × timeout)"
+    )
+    max_lag: Duration = Field(
+        default=0.020,
+        gt=0,
+        description="rate steps: a scheduler lag p99 above this makes the step inconclusive",
+    )
+    workers: WorkerCount | None = Field(
+        default=None, description="Locust worker processes per step (auto: one per core)"
+    )
+
+    def _one_model(self, by_users: bool, by_rate: bool) -> None:
+        """Exactly one of users / rate, and the open-model keys only with rate."""
+        if by_users == by_rate:
+            raise ValueError("give exactly one of users (closed model) or rate (open model)")
+        open_keys = OPEN_MODEL_KEYS & self.model_fields_set
+        if by_users and open_keys:
+            raise ValueError(f"{', '.join(sorted(open_keys))} apply only to steps over rate")
+
+
+class SweepSpec(SteppedTraffic):
+    """A load step per user level or arrival rate, to see how throughput scales."""
+
+    users: tuple[Annotated[int, Field(ge=1)], ...] | None = Field(
+        default=None, min_length=2, description="closed model: increasing user levels"
+    )
+    rate: tuple[Rate, ...] | None = Field(
+        default=None, min_length=2, description="open model: increasing arrival rates"
+    )
     step: Duration = Field(gt=0, description="duration of each level")
     warmup: Duration = Field(default=0.0, description="excluded at the start of each step")
 
-    @field_validator("users")
-    @classmethod
-    def _increasing(cls, users: tuple[int, ...]) -> tuple[int, ...]:
-        if any(b <= a for a, b in itertools.pairwise(users)):
-            raise ValueError(f"user levels must increase, got {list(users)}")
-        return users
+    @model_validator(mode="after")
+    def _levels(self) -> SweepSpec:
+        self._one_model(self.users is not None, self.rate is not None)
+        levels = self.levels
+        if any(b <= a for a, b in itertools.pairwise(levels)):
+            fmt = (lambda x: format_quantity(x, Dimension.RATE)) if self.rate else str
+            shown = ", ".join(fmt(x) for x in levels)
+            raise ValueError(f"{self.level_name} levels must increase, got [{shown}]")
+        if self.rate is not None and self.rate[0] <= 0:
+            raise ValueError("rates must be above zero")
+        return self
+
+    @property
+    def by_rate(self) -> bool:
+        """Whether the steps are open-model arrival rates (else user counts)."""
+        return self.rate is not None
+
+    @property
+    def level_name(self) -> str:
+        return "rate" if self.by_rate else "user"
+
+    @property
+    def levels(self) -> tuple[float, ...]:
+        """The steps' levels: arrivals per second, or users."""
+        return tuple(self.rate or self.users or ())
 
 
 class UserRange(Section):
@@ -234,6 +293,22 @@ class UserRange(Section):
         return self
 
 
+class RateRange(Section):
+    """The bracket a capacity search over arrival rates works in (searched in whole req/s)."""
+
+    min: Rate = Field(description="at least 1/s")
+    max: Rate
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RateRange:
+        if self.min < 1.0:
+            raise ValueError("min must be at least 1/s (the search steps in whole req/s)")
+        if self.max < self.min:
+            low, high = (format_quantity(x, Dimension.RATE) for x in (self.min, self.max))
+            raise ValueError(f"max ({high}) is below min ({low})")
+        return self
+
+
 class CapacityPlan(Section):
     """What the capacity answer is for: replicas needed for a rate, with headroom."""
 
@@ -241,11 +316,12 @@ class CapacityPlan(Section):
     headroom: Ratio = 0.0
 
 
-class CapacitySpec(Traffic):
-    """Search for the largest load that meets every SLO condition."""
+class CapacitySpec(SteppedTraffic):
+    """Search for the largest load (users, or arrival rate) that meets every SLO condition."""
 
     slo: dict[str, ConditionField] = Field(min_length=1)
-    users: UserRange
+    users: UserRange | None = Field(default=None, description="closed model: users to search")
+    rate: RateRange | None = Field(default=None, description="open model: rates to search")
     step: Duration = Field(gt=0)
     warmup: Duration = 0.0
     max_steps: int = Field(default=12, ge=2, le=50)
@@ -263,6 +339,7 @@ class CapacitySpec(Traffic):
 
     @model_validator(mode="after")
     def _windows(self) -> CapacitySpec:
+        self._one_model(self.users is not None, self.rate is not None)
         if self.warmup >= self.step:
             raise ValueError("warmup must be shorter than step")
         if self.until == "decided":

@@ -1,9 +1,12 @@
-"""The `capacity` workload: the largest user count whose load step meets every SLO condition.
+"""The `capacity` workload: the largest user count, or arrival rate, whose load step meets
+every SLO condition.
 
-The search widens geometrically from `users.min` until a step misses the SLO (or `users.max`
-is reached), then bisects between the last pass and the first miss. Only a *pass* counts as
-meeting: a step that fails or cannot be decided (too few samples, saturated generator) is a
-miss, so the answer errs low rather than promising load the target was not shown to carry.
+The search widens geometrically from `users.min` (or `rate.min`) until a step misses the SLO
+(or the range's max is reached), then bisects between the last pass and the first miss. Rates
+are searched in whole arrivals per second, so one integer search serves both. Only a *pass*
+counts as meeting: a step that fails or cannot be decided (too few samples, saturated
+generator, an arrival schedule not kept) is a miss, so the answer errs low rather than
+promising load the target was not shown to carry.
 
 Trying many steps and keeping the largest pass would favour a step that passed by luck, so
 the answer is *confirmed*: the chosen step runs once more, fresh, and counts only if it
@@ -23,13 +26,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from infratest.measurements import Measurements, Stopping
-from infratest.spec.scenario import CapacityPlan, CapacitySpec, UserRange
+from infratest.spec.scenario import CapacityPlan, CapacitySpec
 from infratest.stats import Interval, exact
 from infratest.units import Condition, Dimension, format_quantity
 from infratest.verdict import Verdict, evaluate
 from infratest.workloads.context import WorkloadContext
+from infratest.workloads.load_step import Level, Step, generator_figures, json_float, run_step
 from infratest.workloads.monitor import DecisionRule
-from infratest.workloads.sweep import Step, generator_figures, json_float, run_step
 
 TOLERANCE = 0.10  # stop bisecting once the bracket is within 10% of its lower end
 METHOD = "capacity-search"
@@ -55,6 +58,37 @@ class Search:
 def narrow(lo: int, hi: int) -> bool:
     """A bracket tight enough to stop: within one user or 10% of the last pass."""
     return hi - lo <= max(1.0, TOLERANCE * lo)
+
+
+@dataclass(frozen=True)
+class SearchRange:
+    """The whole levels a search may try: users, or (`by_rate`) arrivals per second."""
+
+    low: int
+    high: int
+    by_rate: bool
+
+    @classmethod
+    def of(cls, spec: CapacitySpec) -> SearchRange:
+        """The section's range; a rate range narrowed to whole req/s inside it."""
+        if spec.rate is not None:
+            low = math.ceil(spec.rate.min)
+            return cls(low, max(math.floor(spec.rate.max), low), by_rate=True)
+        assert spec.users is not None
+        return cls(spec.users.min, spec.users.max, by_rate=False)
+
+    def level(self, n: int) -> Level:
+        return Level(float(n), self.by_rate)
+
+    def label(self, n: int) -> str:
+        """`8 users` or `50/s`."""
+        return self.level(n).label
+
+    def span(self, lo: int, hi: int) -> str:
+        """`4 and 8 users` or `50/s and 100/s`."""
+        if self.by_rate:
+            return f"{self.label(lo)} and {self.label(hi)}"
+        return f"{lo} and {hi} users"
 
 
 def search_capacity(low: int, high: int, max_steps: int, meets: Callable[[int], bool]) -> Search:
@@ -112,7 +146,7 @@ class Tried:
         """The `capacity` series row, JSON-ready."""
         throughput = self.step.found.values["throughput"]
         return {
-            "users": self.step.users,
+            self.step.level.key: self.step.level.row_value(),
             "throughput": json_float(throughput.value),
             "throughput_low": json_float(throughput.low),
             "throughput_high": json_float(throughput.high),
@@ -121,15 +155,17 @@ class Tried:
             "meets_slo": self.verdict == Verdict.PASS,
             "why": self.why,
             "generator_cpu_peak": json_float(self.step.value("generator.cpu.peak")),
+            "locust_workers": self.step.locust_workers,
             "window": self.step.window(),
         }
 
 
 @dataclass(frozen=True)
 class Confirmed:
-    """The capacity that survived a fresh confirming run (0 when none did), and the runs."""
+    """The capacity (users or req/s) that survived a fresh confirming run (0 when none did),
+    and the runs."""
 
-    users: int
+    level: int
     step: Tried | None
     runs: tuple[Tried, ...]
 
@@ -146,12 +182,12 @@ def confirm(search: Search, tried: dict[int, Tried], run: Callable[[int], Tried]
     return Confirmed(0, None, tuple(runs))
 
 
-def _users_interval(
+def _level_interval(
     confirmed: Confirmed, tried: dict[int, Tried], top: int, confidence: float, n: int
 ) -> Interval:
-    """capacity.users: shown (twice) to be at least the confirmed count, and below the
-    smallest load that *failed* (an inconclusive miss proves nothing), else at most the top."""
-    best = confirmed.users
+    """capacity.users (or .rate): shown (twice) to be at least the confirmed level, and below
+    the smallest load that *failed* (an inconclusive miss proves nothing), else at most the top."""
+    best = confirmed.level
     failed = [u for u, t in tried.items() if t.verdict == Verdict.FAIL and u > best]
     upper = max(min(failed) - 1 if failed else top, best)
     return Interval(float(best), float(best), float(upper), confidence, n, METHOD)
@@ -167,15 +203,18 @@ def _throughput_interval(confirmed: Confirmed, users: Interval) -> Interval:
     return Interval(0.0, 0.0, math.inf, users.confidence, users.n, METHOD)
 
 
-def _bracket_note(search: Search, users: UserRange) -> str:
+def _bracket_note(search: Search, within: SearchRange) -> str:
     if search.best == 0:
-        return f"capacity is below {users.min} users: the minimum did not meet every SLO"
-    if search.fail is None and search.best == users.max:
-        return f"at least {search.best} users: the top of the range met every SLO"
+        return f"capacity is below {within.label(within.low)}: the minimum did not meet every SLO"
+    if search.fail is None and search.best == within.high:
+        return f"at least {within.label(search.best)}: the top of the range met every SLO"
     if search.fail is None:
-        return f"at least {search.best} users: max_steps spent before reaching {users.max}"
+        return (
+            f"at least {within.label(search.best)}: max_steps spent before reaching "
+            f"{within.label(within.high)}"
+        )
     budget = "" if search.converged else " (max_steps spent before the bracket was within 10%)"
-    return f"capacity between {search.best} and {search.fail} users{budget}"
+    return f"capacity between {within.span(search.best, search.fail)}{budget}"
 
 
 def _plan(plan: CapacityPlan, per_replica: Interval, found: Measurements) -> dict[str, Any]:
@@ -205,14 +244,15 @@ def _plan(plan: CapacityPlan, per_replica: Interval, found: Measurements) -> dic
     }
 
 
-def _confirm_note(search: Search, confirmed: Confirmed) -> str:
-    runs = ", ".join(f"{t.step.users} {t.verdict.value}" for t in confirmed.runs)
+def _confirm_note(search: Search, confirmed: Confirmed, within: SearchRange) -> str:
+    runs = ", ".join(f"{t.step.level.label} {t.verdict.value}" for t in confirmed.runs)
     if not confirmed.runs:
         return "no step met every SLO, so none was confirmed"
-    if confirmed.users == search.best:
-        return f"confirmed at {confirmed.users} users by a fresh run ({runs})"
-    if confirmed.users:
-        return f"{search.best} users did not pass again; confirmed {confirmed.users} ({runs})"
+    best, kept = within.label(search.best), within.label(confirmed.level)
+    if confirmed.level == search.best:
+        return f"confirmed at {kept} by a fresh run ({runs})"
+    if confirmed.level:
+        return f"{best} did not pass again; confirmed {kept} ({runs})"
     return f"no step passed again in a fresh run ({runs}): capacity not shown"
 
 
@@ -223,27 +263,31 @@ def capacity_measurements(
     confirmed: Confirmed,
     confidence: float,
 ) -> Measurements:
-    """Capacity figures from a finished, confirmed search and its steps (keyed by users)."""
+    """Capacity figures from a finished, confirmed search and its steps (keyed by level)."""
     found = Measurements()
+    within = SearchRange.of(spec)
     runs = len(search.tried) + len(confirmed.runs)
-    users = _users_interval(confirmed, tried, spec.users.max, confidence, runs)
-    found.add("capacity.users", users)
-    found.add("capacity.throughput", _throughput_interval(confirmed, users))
+    level = _level_interval(confirmed, tried, within.high, confidence, runs)
+    found.add("capacity.rate" if within.by_rate else "capacity.users", level)
+    found.add("capacity.throughput", _throughput_interval(confirmed, level))
     steps = [t.step for t in tried.values()] + [t.step for t in confirmed.runs]
     generator_figures(found, steps, confidence)
     found.stopping = Stopping.of_steps([s.found.stopping for s in steps if s.found.stopping])
-    found.notes.append(_bracket_note(search, spec.users))
-    found.notes.append(_confirm_note(search, confirmed))
-    listed = ", ".join(f"{u} {tried[u].verdict.value}" for u, _ in search.tried)
-    found.notes.append(f"steps tried (users, SLO verdict): {listed}")
+    found.notes.append(_bracket_note(search, within))
+    found.notes.append(_confirm_note(search, confirmed, within))
+    listed = ", ".join(f"{within.label(n)} {tried[n].verdict.value}" for n, _ in search.tried)
+    found.notes.append(
+        f"steps tried ({'rate' if within.by_rate else 'users'}, SLO verdict): {listed}"
+    )
     if search.fail is not None:
-        found.notes.append(f"at {search.fail} users: {tried[search.fail].why}")
+        found.notes.append(f"at {within.label(search.fail)}: {tried[search.fail].why}")
     plan = _plan(spec.plan, found.values["capacity.throughput"], found) if spec.plan else None
     found.series["capacity"] = {
-        "steps": [tried[u].row() for u, _ in search.tried],
+        "steps": [tried[n].row() for n, _ in search.tried],
         "confirmations": [t.row() for t in confirmed.runs],
+        "by": "rate" if within.by_rate else "users",
         "bracket": [search.best, search.fail],
-        "confirmed": confirmed.users,
+        "confirmed": confirmed.level,
         "slo": _slo_text(spec.slo),
         "plan": plan,
     }
@@ -259,8 +303,8 @@ def _decision_rule(spec: CapacitySpec) -> DecisionRule:
 
 
 def run_capacity_workload(ctx: WorkloadContext) -> Measurements:
-    """The whole `capacity` workload: search, one fresh load step per user count tried, then
-    a confirming run of the answer."""
+    """The whole `capacity` workload: search, one fresh load step per level tried, then a
+    confirming run of the answer."""
     spec: CapacitySpec | None = ctx.assumption.capacity
     assert spec is not None and ctx.target is not None
     search_rule = _decision_rule(spec)
@@ -271,18 +315,21 @@ def run_capacity_workload(ctx: WorkloadContext) -> Measurements:
     )
     clock = [0.0]  # seconds across steps, for the live progress line
 
-    def step_at(users: int, rule: DecisionRule) -> Tried:
-        step = run_step(ctx, spec, users, spec.step, spec.warmup, clock[0], spec.slo, rule)
+    within = SearchRange.of(spec)
+
+    def step_at(n: int, rule: DecisionRule) -> Tried:
+        level = within.level(n)
+        step = run_step(ctx, spec, level, spec.step, spec.warmup, clock[0], spec.slo, rule)
         clock[0] = step.ended_at_s
         verdict, why = _judge(step, spec.slo)
         return Tried(step, verdict, why)
 
     tried: dict[int, Tried] = {}
 
-    def meets(users: int) -> bool:
-        tried[users] = step_at(users, search_rule)
-        return tried[users].verdict == Verdict.PASS
+    def meets(n: int) -> bool:
+        tried[n] = step_at(n, search_rule)
+        return tried[n].verdict == Verdict.PASS
 
-    search = search_capacity(spec.users.min, spec.users.max, spec.max_steps, meets)
-    confirmed = confirm(search, tried, lambda users: step_at(users, confirm_rule))
+    search = search_capacity(within.low, within.high, spec.max_steps, meets)
+    confirmed = confirm(search, tried, lambda n: step_at(n, confirm_rule))
     return capacity_measurements(spec, search, tried, confirmed, ctx.confidence)

@@ -1,79 +1,29 @@
-"""The `sweep` workload: one fresh load step per user level, to see how throughput scales.
+"""The `sweep` workload: one fresh load step per user level or arrival rate, to see how
+throughput scales.
 
 Scaling is judged from the ends of the sweep (efficiency of the largest step against the
-smallest, scaled up linearly) and, given enough levels, from a Universal Scalability Law
-fit that says where throughput would peak. The step runner here is shared with `capacity`.
+smallest, scaled up linearly) and, for user levels given enough of them, from a Universal
+Scalability Law fit that says where throughput would peak. The USL models concurrency, so a
+sweep over arrival rates has no fit: its efficiency says how much of the added offered load
+was served.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
-from infratest.measurements import MeasurementError, Measurements
-from infratest.spec.scenario import SweepSpec, Traffic
-from infratest.stats import Interval, exact, ratio_interval
-from infratest.units import Condition
+from infratest.measurements import Measurements
+from infratest.spec.scenario import SweepSpec
+from infratest.stats import Interval, ratio_interval
 from infratest.usl import USL_BOOTSTRAP_DRAWS, UslFit, fit_usl, usl_peak_intervals
 from infratest.workloads.context import WorkloadContext
-from infratest.workloads.load import build_plan, no_answer_reason, shifted, watched_run
-from infratest.workloads.monitor import DecisionRule
+from infratest.workloads.load_step import Level, Step, generator_figures, json_float, run_step
 
-MAX_RAMP_S = 1.0
-
-
-@dataclass(frozen=True)
-class Step:
-    """One load step: its user level, everything it measured, and its measured seconds."""
-
-    users: int
-    found: Measurements
-    seconds: float
-    ended_at_s: float  # seconds since the workload's first step started, when this one ended
-
-    def value(self, metric: str) -> float:
-        """A metric's point estimate, NaN when it was not measured."""
-        interval = self.found.values.get(metric)
-        return interval.value if interval is not None else math.nan
-
-    def window(self) -> list[float] | None:
-        """The measured window as wall-clock [start, end], so probe figures can be cut per step."""
-        load = self.found.series.get("load", {})
-        started = load.get("started_at")
-        if started is None:
-            return None
-        return [started + load["measure_start"], started + load["measure_end"]]
-
-
-def json_float(x: float | None) -> float | None:
-    """Plain float for results files; JSON has no inf or nan, so those become None."""
-    return float(x) if x is not None and math.isfinite(x) else None
-
-
-def run_step(
-    ctx: WorkloadContext,
-    traffic: Traffic,
-    users: int,
-    step: float,
-    warmup: float,
-    offset_s: float = 0.0,
-    slo: dict[str, Condition] | None = None,
-    rule: DecisionRule | None = None,
-) -> Step:
-    """One fresh Locust run at `users`, its `slo` watched by `rule` (a capacity step ends
-    once its SLO is decided); a target that never answered is a measurement error."""
-    assert ctx.target is not None
-    try:
-        plan = build_plan(traffic, ctx.target.url, users, step, min(MAX_RAMP_S, step / 4), warmup)
-    except ValueError as exc:
-        raise MeasurementError(f"step with {users} users: {exc}") from None
-    progress = shifted(ctx.progress, offset_s)
-    run, found = watched_run(plan, slo or {}, rule or DecisionRule(), ctx, progress)
-    reason = no_answer_reason(run)
-    if reason:
-        raise MeasurementError(f"step with {users} users: {reason}")
-    return Step(users, found, run.measured_seconds, offset_s + run.record.last_t)
+NO_USL_OVER_RATES = (
+    "USL fit not reported: the Universal Scalability Law models concurrency (users), "
+    "not arrival rates"
+)
 
 
 def _scaled(interval: Interval, factor: float) -> Interval:
@@ -89,8 +39,9 @@ def _scaled(interval: Interval, factor: float) -> Interval:
 
 
 def efficiency(smallest: Step, largest: Step, confidence: float) -> Interval:
-    """Throughput gained ÷ users added: 1.0 is linear scaling, 1/ratio is none at all."""
-    ratio = largest.users / smallest.users
+    """Throughput gained ÷ users (or offered rate) added: 1.0 is linear scaling (every added
+    arrival served), 1/ratio is none at all."""
+    ratio = largest.amount / smallest.amount
     num = largest.found.values["throughput"]
     den = _scaled(smallest.found.values["throughput"], ratio)
     return ratio_interval(num, den, confidence)
@@ -108,7 +59,7 @@ def _add_usl(found: Measurements, steps: list[Step], confidence: float) -> UslFi
     The peaks are extrapolations of a fitted model, so each gets a bootstrap interval from
     the steps' own throughput intervals rather than being reported as exact.
     """
-    users = [s.users for s in steps]
+    users = [int(s.amount) for s in steps]
     throughput = [s.found.values["throughput"] for s in steps]
     fit = fit_usl(users, [iv.value for iv in throughput])
     if not fit.ok:
@@ -149,7 +100,7 @@ def sweep_row(step: Step) -> dict[str, Any]:
     """One step of the `sweep` series, JSON-ready."""
     throughput = step.found.values["throughput"]
     return {
-        "users": step.users,
+        step.level.key: step.level.row_value(),
         "throughput": json_float(throughput.value),
         "throughput_low": json_float(throughput.low),
         "throughput_high": json_float(throughput.high),
@@ -158,48 +109,49 @@ def sweep_row(step: Step) -> dict[str, Any]:
         "p99": json_float(step.value("latency.p99")),
         "errors_rate": json_float(step.value("errors.rate")),
         "generator_cpu_peak": json_float(step.value("generator.cpu.peak")),
+        "locust_workers": step.locust_workers,
         "duration_s": json_float(step.seconds),
         "window": step.window(),
     }
 
 
-def generator_figures(found: Measurements, steps: list[Step], confidence: float) -> None:
-    """Peak generator CPU over all steps; any saturated step makes the whole result untrusted."""
-    peak = max(s.value("generator.cpu.peak") for s in steps)
-    found.add("generator.cpu.peak", exact(peak, confidence, len(steps)))
-    saturated = [s for s in steps if s.found.untrusted]
-    if saturated:
-        first = saturated[0]
-        found.untrusted = f"step with {first.users} users: {first.found.untrusted}"
+def _no_usl_row() -> dict[str, Any]:
+    return {"ok": False, "reason": "not fitted over arrival rates (the USL models concurrency)"}
 
 
 def sweep_measurements(steps: list[Step], confidence: float) -> Measurements:
-    """Every sweep metric from its steps (in increasing user order)."""
+    """Every sweep metric from its steps (in increasing level order)."""
     found = Measurements()
     smallest, largest = steps[0], steps[-1]
     found.add("scaling.efficiency", efficiency(smallest, largest, confidence))
     peak = max(steps, key=lambda s: s.value("throughput"))
     found.add("throughput.peak", peak.found.values["throughput"])
     generator_figures(found, steps, confidence)
-    fit = _add_usl(found, steps, confidence)
+    if smallest.level.by_rate:
+        found.notes.append(NO_USL_OVER_RATES)
+        usl = _no_usl_row()
+    else:
+        usl = _usl_row(_add_usl(found, steps, confidence))
     found.notes.insert(
         0,
-        f"{len(steps)} steps from {smallest.users} to {largest.users} users; "
-        f"peak throughput {peak.value('throughput'):.1f}/s at {peak.users} users",
+        f"{len(steps)} steps from {smallest.level.label} to {largest.level.label}; "
+        f"peak throughput {peak.value('throughput'):.1f}/s at {peak.level.label}",
     )
     found.series["sweep"] = {
         "steps": [sweep_row(s) for s in steps],
-        "usl": _usl_row(fit),
+        "by": smallest.level.key,
+        "usl": usl,
     }
     return found
 
 
 def run_sweep_workload(ctx: WorkloadContext) -> Measurements:
-    """The whole `sweep` workload: a fresh load step per user level, then the scaling figures."""
+    """The whole `sweep` workload: a fresh load step per level, then the scaling figures."""
     spec: SweepSpec | None = ctx.assumption.sweep
     assert spec is not None and ctx.target is not None
     steps: list[Step] = []
-    for users in spec.users:
+    for amount in spec.levels:
         offset = steps[-1].ended_at_s if steps else 0.0
-        steps.append(run_step(ctx, spec, users, spec.step, spec.warmup, offset))
+        level = Level(amount, spec.by_rate)
+        steps.append(run_step(ctx, spec, level, spec.step, spec.warmup, offset))
     return sweep_measurements(steps, ctx.confidence)

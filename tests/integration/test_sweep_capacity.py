@@ -140,3 +140,75 @@ def test_capacity_undecided_at_the_minimum_is_inconclusive(runner: Runner, tmp_p
     assert result.outcome.verdict == Verdict.INCONCLUSIVE, result.outcome.reason
     assert result.measurements.values["capacity.users"].value == 0
     assert "more samples needed" in result.measurements.series["capacity"]["steps"][0]["why"]
+
+
+@pytest.fixture
+def fast_runner(tmp_path: Path) -> Iterator[Runner]:
+    """A runner whose managed target answers at once, far above the rates offered."""
+    runner = Runner(behaviour_config(tmp_path))
+    try:
+        yield runner
+    finally:
+        runner.close()
+
+
+def test_a_rate_sweep_serves_what_it_is_offered(fast_runner: Runner, tmp_path: Path) -> None:
+    result = _run(
+        fast_runner,
+        tmp_path,
+        "sweep: {rate: [20/s, 40/s, 80/s], arrivals: uniform, step: 4s, requests: [GET /]}",
+        "scaling.efficiency: '>= 0.9'",
+    )
+    found = result.measurements
+    assert result.outcome.verdict in (Verdict.PASS, Verdict.INCONCLUSIVE), result.outcome.reason
+    efficiency = found.values["scaling.efficiency"]
+    assert efficiency.low <= 1.0 <= efficiency.high and 0.9 <= efficiency.value <= 1.1
+    steps = found.series["sweep"]["steps"]
+    assert [s["rate"] for s in steps] == [20.0, 40.0, 80.0]
+    assert all("users" not in s and s["locust_workers"] == 0 for s in steps)
+    assert all(abs(s["throughput"] - s["rate"]) <= 0.1 * s["rate"] for s in steps), steps
+    assert not any(name.startswith("usl.") for name in found.values)
+    assert any("USL fit not reported" in n and "arrival rates" in n for n in found.notes)
+    json.dumps(found.series["sweep"], allow_nan=False)
+
+
+def test_a_rate_sweep_runs_each_step_on_workers(fast_runner: Runner, tmp_path: Path) -> None:
+    result = _run(
+        fast_runner,
+        tmp_path,
+        "sweep: {rate: [20/s, 40/s], arrivals: uniform, step: 4s, workers: 2, requests: [GET /]}",
+        "throughput.peak: '>= 30/s'",
+    )
+    steps = result.measurements.series["sweep"]["steps"]
+    assert [s["locust_workers"] for s in steps] == [2, 2]
+    assert all(abs(s["throughput"] - s["rate"]) <= 0.1 * s["rate"] for s in steps), steps
+    assert result.outcome.verdict == Verdict.PASS, result.outcome.reason
+
+
+def test_capacity_over_rate_finds_the_ceiling(runner: Runner, tmp_path: Path) -> None:
+    # Offered above 80/s the slots queue without end and p95 runs away; well below, p95 is
+    # the 50 ms service time. The answer lands between half the ceiling and the ceiling.
+    capacity = (
+        "capacity: {slo: {latency.p95: < 150ms}, rate: {min: 30/s, max: 320/s}, step: 5s, "
+        "arrivals: uniform, plan: {rate: 400/s, headroom: 25%}, requests: [GET /work]}"
+    )
+    result = _run(runner, tmp_path, capacity, "capacity.rate: '>= 30/s'")
+    found = result.measurements
+    assert result.outcome.verdict == Verdict.PASS, result.outcome.reason
+    assert "capacity.users" not in found.values
+    rate = found.values["capacity.rate"]
+    assert 0.4 * CAPACITY <= rate.value <= CAPACITY, found.notes
+    assert rate.low == rate.value <= rate.high
+    series = found.series["capacity"]
+    lo, hi = series["bracket"]
+    assert series["by"] == "rate" and series["confirmed"] == rate.value
+    assert hi is not None and rate.value <= lo < hi and rate.high <= hi - 1
+    met = {s["rate"]: s["meets_slo"] for s in series["steps"]}
+    assert met[30.0] and not met[float(hi)]
+    throughput = found.values["capacity.throughput"].value
+    assert abs(throughput - rate.value) <= 0.15 * rate.value  # a met rate is served
+    assert series["plan"]["replicas"] == math.ceil(
+        500 / series["plan"]["per_replica_throughput_low"]
+    )
+    assert any(f"between {lo}/s and {hi}/s" in n for n in found.notes), found.notes
+    json.dumps(series, allow_nan=False)

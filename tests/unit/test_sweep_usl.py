@@ -9,7 +9,8 @@ import numpy as np
 
 from infratest.measurements import Measurements
 from infratest.stats import Interval, exact
-from infratest.workloads.sweep import Step, sweep_measurements
+from infratest.workloads.load_step import Level, Step
+from infratest.workloads.sweep import sweep_measurements
 
 USERS = [1, 2, 4, 8, 16, 32, 48, 64]
 
@@ -21,7 +22,7 @@ def _steps(throughput: list[float], rel_half: float) -> list[Step]:
         half = rel_half * x if math.isfinite(rel_half) else math.inf
         found.add("throughput", Interval(x, x - half, x + half, 0.95, 10, "batch-means-t"))
         found.add("generator.cpu.peak", exact(0.2, 0.95))
-        steps.append(Step(users, found, 10.0, 10.0 * len(steps)))
+        steps.append(Step(Level(users), found, 10.0, 10.0 * len(steps)))
     return steps
 
 
