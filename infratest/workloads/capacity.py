@@ -271,7 +271,7 @@ def capacity_measurements(
     found.add("capacity.rate" if within.by_rate else "capacity.users", level)
     found.add("capacity.throughput", _throughput_interval(confirmed, level))
     steps = [t.step for t in tried.values()] + [t.step for t in confirmed.runs]
-    generator_figures(found, steps, confidence)
+    generator_figures(found, steps, confidence, spoiled_by_any=False)
     found.stopping = Stopping.of_steps([s.found.stopping for s in steps if s.found.stopping])
     found.notes.append(_bracket_note(search, within))
     found.notes.append(_confirm_note(search, confirmed, within))
