@@ -4,7 +4,6 @@ and a full `max_in_flight` is reported with its wait in the latency."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,27 +17,12 @@ from infratest.workloads.load_runner import run_load
 from infratest.workloads.load_series import load_series
 from infratest.workloads.saturation import DEFAULT_MAX_LAG_S, schedule_reason
 from tests.support.assumptions import behaviour_config, run_assumption
-from tests.support.servers import RunningServer, start_server
 
 pytestmark = [pytest.mark.load, pytest.mark.usefixtures("no_leftover_processes")]
 
 # A 0.8 s stall every 2 s: five stalls in 10 s touch nearly every window, so the rate run's
 # p95 (about 0.7 s) is clear of the bound even with the interval over few windows.
 STALLING = ("--delay", "0.005", "--pause-every", "2", "--pause-for", "0.8")
-
-
-@pytest.fixture
-def target() -> Iterator[Callable[..., RunningServer]]:
-    started: list[RunningServer] = []
-
-    def start(*flags: str) -> RunningServer:
-        server = start_server(list(flags))
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
 
 
 def _rate_plan(url: str, rate: float, **kw: object) -> LoadPlan:
