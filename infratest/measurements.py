@@ -63,6 +63,9 @@ class Measurements:
     notes: list[str] = field(default_factory=list)
     untrusted: str | None = None  # why no check may pass (e.g. the load generator saturated)
     untrusted_except: frozenset[str] = frozenset()  # metrics that stand even when untrusted
+    # The load was held back by the target itself (open model: every in-flight slot busy),
+    # so the figures are lower bounds of what the full load would show: a fail still fails.
+    untrusted_fails_stand: bool = False
     error: str | None = None  # set when measuring failed part-way; the verdict is `error`
     stopping: Stopping | None = None  # how a monitored run ended, and when it was decided
 
@@ -77,9 +80,14 @@ class Measurements:
         self.notes += other.notes
         if other.untrusted and not self.untrusted:
             self.untrusted, self.untrusted_except = other.untrusted, other.untrusted_except
+            self.untrusted_fails_stand = other.untrusted_fails_stand
         self.error = self.error or other.error
         self.stopping = self.stopping or other.stopping
 
     def trusted(self, metric: str) -> bool:
         """Whether this metric's figure can be acted on (see `untrusted`)."""
         return self.untrusted is None or metric in self.untrusted_except
+
+    def may_fail(self, metric: str) -> bool:
+        """Whether a failing figure of this metric fails its check (a pass may still not)."""
+        return self.trusted(metric) or self.untrusted_fails_stand

@@ -1,12 +1,13 @@
-"""Shared fixtures: pytester for plugin tests, and a guard that no test leaves a process."""
+"""Shared fixtures: pytester for plugin tests, behaviour servers, and a guard that no test
+leaves a process."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.support.servers import RunningServer, child_pids, leftover_children
+from tests.support.servers import RunningServer, child_pids, leftover_children, start_server
 
 pytest_plugins = ["pytester"]
 
@@ -26,5 +27,20 @@ def run() -> Iterator[list[RunningServer]]:
     however the test ends."""
     started: list[RunningServer] = []
     yield started
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def target() -> Iterator[Callable[..., RunningServer]]:
+    """Start behaviour servers with the given flags; all are stopped after the test."""
+    started: list[RunningServer] = []
+
+    def start(*flags: str) -> RunningServer:
+        server = start_server(list(flags))
+        started.append(server)
+        return server
+
+    yield start
     for server in started:
         server.stop()

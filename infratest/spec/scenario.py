@@ -126,13 +126,10 @@ def _early_stop_fits(
         )
 
 
-class LoadSpec(Traffic):
-    """Load for `duration`: closed model (`users` concurrent users, each waiting for its answer)
-    or open model (`rate` arrivals per second, sent whether or not earlier ones answered).
-    Checks are monitored while it runs, so a run may stop early (`fail_fast`, `until: decided`)."""
+class ArrivalTraffic(Traffic):
+    """Traffic that may be sent at an arrival rate (open model): how the arrivals are drawn,
+    how many may wait unanswered, and how late the scheduler may be. Used only with `rate`."""
 
-    users: int | None = Field(default=None, ge=1, description="closed model: concurrent users")
-    rate: Rate | None = Field(default=None, description="open model: arrivals per second")
     arrivals: Literal["poisson", "uniform"] = Field(
         default="poisson", description="open model: how arrival times are drawn"
     )
@@ -145,8 +142,17 @@ class LoadSpec(Traffic):
     max_lag: Duration = Field(
         default=0.020,
         gt=0,
-        description="open model: a scheduler lag p99 above this makes the run inconclusive",
+        description="open model: a scheduler lag p99 above this: the run is inconclusive",
     )
+
+
+class LoadSpec(ArrivalTraffic):
+    """Load for `duration`: closed model (`users` concurrent users, each waiting for its answer)
+    or open model (`rate` arrivals per second, sent whether or not earlier ones answered).
+    Checks are monitored while it runs, so a run may stop early (`fail_fast`, `until: decided`)."""
+
+    users: int | None = Field(default=None, ge=1, description="closed model: concurrent users")
+    rate: Rate | None = Field(default=None, description="open model: arrivals per second")
     duration: Duration = Field(gt=0)
     ramp: Duration = 0.0
     warmup: Duration = Field(default=0.0, description="excluded from the figures")
@@ -206,28 +212,14 @@ class ObserveSpec(Section):
     warmup: Duration = 0.0
 
 
-OPEN_MODEL_KEYS = frozenset({"arrivals", "seed", "max_in_flight", "max_lag"})
+OPEN_MODEL_KEYS = frozenset(ArrivalTraffic.model_fields) - frozenset(Traffic.model_fields)
 
 
-class SteppedTraffic(Traffic):
+class SteppedTraffic(ArrivalTraffic):
     """Traffic stepped over load levels (sweep, capacity): by users (closed model) or by
     arrival rate (open model, with the load section's open-model keys), on Locust workers
     when asked."""
 
-    arrivals: Literal["poisson", "uniform"] = Field(
-        default="poisson", description="rate steps: how arrival times are drawn"
-    )
-    seed: int | None = Field(
-        default=None, ge=0, description="rate steps: seed of every step's schedule (recorded)"
-    )
-    max_in_flight: int | None = Field(
-        default=None, ge=1, description="rate steps: most unanswered requests (rate × timeout)"
-    )
-    max_lag: Duration = Field(
-        default=0.020,
-        gt=0,
-        description="rate steps: a scheduler lag p99 above this makes the step inconclusive",
-    )
     workers: WorkerCount | None = Field(
         default=None, description="Locust worker processes per step (auto: one per core)"
     )

@@ -25,7 +25,7 @@ from infratest.workloads.load_runner import LoadRun, LoadRunError, run_load
 from infratest.workloads.load_series import load_series
 from infratest.workloads.monitor import CheckMonitor, DecisionRule
 from infratest.workloads.saturation import DEFAULT_MAX_LAG_S, STANDS_WHEN_SATURATED
-from infratest.workloads.trust import untrusted_reason
+from infratest.workloads.trust import distrust
 from infratest.workloads.worker_health import worker_rows
 from infratest.workloads.worker_policy import WorkerPolicy
 
@@ -123,7 +123,9 @@ def load_measurements(
     found.add("generator.cpu.peak", exact(run.generator_cpu_peak, confidence))
     # a distributed run's peak is the busiest process; the workers' own peaks are judged apart
     own_peak = cpu_peak(run.generator_cpu) if record.workers else run.generator_cpu_peak
-    found.untrusted = untrusted_reason(record, own_peak, max_lag_s)
+    doubt = distrust(record, own_peak, max_lag_s)
+    if doubt is not None:
+        found.untrusted, found.untrusted_fails_stand = doubt.reason, doubt.fails_stand
     found.untrusted_except = STANDS_WHEN_SATURATED
     found.series["load"] = load_series(record)
     if record.workers:

@@ -11,7 +11,6 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
 
 import numpy as np
 import psutil
@@ -21,27 +20,12 @@ from infratest.workloads.load_plan import LoadPlan, RequestSpec
 from infratest.workloads.load_record import LoadRecord
 from infratest.workloads.load_runner import LoadRunError, StopRequest, run_load
 from infratest.workloads.load_series import load_series
-from tests.support.servers import RunningServer, free_port, start_server
+from tests.support.servers import free_port
 
 pytestmark = [pytest.mark.load, pytest.mark.usefixtures("no_leftover_processes")]
 
 STARTUP_ALLOWANCE_S = 4.0  # child interpreter + Locust import + the last tick, on a slow box
 DRAIN_CAP_S = 3.0  # the child waits at most this long for requests in flight at the end
-
-
-@pytest.fixture
-def target() -> Iterator[Callable[..., RunningServer]]:
-    """Start behaviour servers with the given flags; all are stopped after the test."""
-    started: list[RunningServer] = []
-
-    def start(*flags: str) -> RunningServer:
-        server = start_server(list(flags))
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
 
 
 def _plan(url: str, **kw: object) -> LoadPlan:

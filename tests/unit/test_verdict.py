@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from infratest.measurements import Measurements
 from infratest.stats import Interval, exact
 from infratest.units import parse_condition
-from infratest.verdict import Verdict, decide, evaluate
+from infratest.verdict import Verdict, check, decide, evaluate
 
 
 def iv(value: float, low: float, high: float) -> Interval:
@@ -110,3 +110,14 @@ def test_a_measurement_error_is_an_error_with_its_reason() -> None:
     outcome = evaluate({"latency.p95": parse_condition("< 1s")}, found)
     assert outcome.verdict == Verdict.ERROR
     assert "ConnectionRefusedError" in outcome.reason
+
+
+def test_a_run_held_back_by_its_target_can_fail_but_not_pass() -> None:
+    found = Measurements()
+    found.add("latency.p95", Interval(0.9, 0.8, 1.0, 0.95, 500, "order-statistic"))
+    found.untrusted = "only 600 of the 1000 scheduled arrivals were sent"
+    assert check("latency.p95", parse_condition("< 200ms"), found).verdict == Verdict.INCONCLUSIVE
+    found.untrusted_fails_stand = True
+    assert check("latency.p95", parse_condition("< 200ms"), found).verdict == Verdict.FAIL
+    passing = check("latency.p95", parse_condition("< 5s"), found)
+    assert passing.verdict == Verdict.INCONCLUSIVE and "scheduled arrivals" in passing.reason
