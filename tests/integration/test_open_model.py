@@ -96,7 +96,7 @@ def test_a_full_max_in_flight_is_reported_and_its_wait_is_in_the_latency(target)
     # the target held the load back, the scheduler kept time: the figures understate what
     # the full rate would see, so a clear miss fails while a pass is not believed
     assert found.untrusted_fails_stand
-    missed = check("latency.p50", parse_condition("< 300ms"), found)
+    missed = check("latency.p50", parse_condition("< 150ms"), found)  # each takes >= 200 ms
     assert missed.verdict == Verdict.FAIL, missed.reason
     met = check("latency.p50", parse_condition("< 60s"), found)
     assert met.verdict == Verdict.INCONCLUSIVE and "max_in_flight was full" in met.reason
