@@ -30,7 +30,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from infratest.spec.scenario import DiskSpec  # noqa: E402
+from infratest.spec.resource_sections import DiskSpec  # noqa: E402
 from infratest.units import Dimension, format_quantity  # noqa: E402
 from infratest.workloads.disk import fsync_interval_blocks, run_disk  # noqa: E402
 

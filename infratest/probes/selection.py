@@ -9,7 +9,7 @@ from typing import Any
 import psutil
 
 from infratest.measurements import MeasurementError
-from infratest.spec.scenario import ProbeSpec
+from infratest.spec.resource_sections import ProbeSpec
 
 SHOWN_CANDIDATES = 8
 

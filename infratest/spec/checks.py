@@ -19,7 +19,8 @@ from infratest.metrics import (
 from infratest.spec.config import Config, Limits, TargetConfig
 from infratest.spec.errors import suggest
 from infratest.spec.problems import Path
-from infratest.spec.scenario import Assumption, ProbeSpec, Scenario
+from infratest.spec.resource_sections import ProbeSpec
+from infratest.spec.scenario import Assumption, Scenario
 from infratest.units import Condition, Dimension, describe, fits, format_quantity
 
 Finding = tuple[Path, str]

@@ -20,9 +20,10 @@ from infratest.spec.checks import (
 )
 from infratest.spec.config import Config
 from infratest.spec.errors import suggest, to_problems
+from infratest.spec.load_sections import LoadSpec
 from infratest.spec.merge import apply_defaults
 from infratest.spec.problems import Problem, SpecError, SpecWarning
-from infratest.spec.scenario import Assumption, LoadSpec, Scenario
+from infratest.spec.scenario import Assumption, Scenario
 from infratest.spec.warnings import sample_size_findings
 from infratest.spec.yamlio import MarkedDict, load_marked, mark_at
 

@@ -7,7 +7,8 @@ from typing import Any
 from infratest import __version__
 from infratest.metrics import METRICS
 from infratest.spec.config import Config
-from infratest.spec.scenario import Assumption, CapacitySpec, Scenario
+from infratest.spec.load_sections import CapacitySpec
+from infratest.spec.scenario import Assumption, Scenario
 
 
 def _drop_internal(schema: dict[str, Any], *where: tuple[str | None, str]) -> None:

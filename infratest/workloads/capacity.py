@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from infratest.measurements import Measurements, Stopping
-from infratest.spec.scenario import CapacityPlan, CapacitySpec
+from infratest.spec.load_sections import CapacityPlan, CapacitySpec
 from infratest.stats import Interval, exact
 from infratest.units import Condition, Dimension, format_quantity
 from infratest.verdict import Verdict, evaluate

@@ -11,7 +11,7 @@ import numpy as np
 import psutil
 
 from infratest.measurements import MeasurementError, Measurements
-from infratest.spec.scenario import RequestSpec
+from infratest.spec.traffic import RequestSpec
 from infratest.stats import Interval, exact, mean_interval, quantile_interval
 from infratest.targets import TargetError
 from infratest.targets.managed import ManagedProcess

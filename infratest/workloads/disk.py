@@ -22,7 +22,7 @@ import psutil
 from scipy import stats as sps
 
 from infratest.measurements import MeasurementError, Measurements
-from infratest.spec.scenario import DiskSpec
+from infratest.spec.resource_sections import DiskSpec
 from infratest.stats import Interval, exact, quantile_interval
 from infratest.units import Dimension, format_quantity
 

@@ -8,7 +8,8 @@ import math
 import random
 
 from infratest.measurements import MeasurementError, Measurements, Stopping
-from infratest.spec.scenario import LoadSpec, RequestSpec, Traffic
+from infratest.spec.load_sections import LoadSpec
+from infratest.spec.traffic import RequestSpec, Traffic
 from infratest.stats import exact
 from infratest.units import Condition
 from infratest.workloads.context import WorkloadContext

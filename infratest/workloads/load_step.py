@@ -9,7 +9,7 @@ import random
 from dataclasses import dataclass
 
 from infratest.measurements import MeasurementError, Measurements
-from infratest.spec.scenario import SteppedTraffic
+from infratest.spec.load_sections import SteppedTraffic
 from infratest.stats import exact
 from infratest.units import Condition, Dimension, format_quantity
 from infratest.workloads.context import WorkloadContext

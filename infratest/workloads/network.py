@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from infratest.hosts import HostNotAllowed, check_allowed
 from infratest.measurements import MeasurementError, Measurements
-from infratest.spec.scenario import NetworkSpec
+from infratest.spec.resource_sections import NetworkSpec
 from infratest.stats import mean_interval, quantile_interval
 
 __all__ = ["RUN_LIMIT_S", "Attempt", "Sampling", "run_network", "sample", "split_hostport"]

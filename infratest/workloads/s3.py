@@ -32,7 +32,7 @@ from s3transfer.utils import ChunksizeAdjuster
 
 from infratest.hosts import host_of
 from infratest.measurements import MeasurementError, Measurements
-from infratest.spec.scenario import S3Spec
+from infratest.spec.resource_sections import S3Spec
 from infratest.stats import Interval, mean_interval, quantile_interval
 from infratest.units import Dimension, format_quantity
 from infratest.workloads.context import WorkloadContext

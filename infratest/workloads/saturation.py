@@ -71,10 +71,12 @@ def saturation_reason(cpu_peak: float, lag_s: Sequence[float]) -> str | None:
 def schedule_reason(arrivals: ArrivalSummary | None, max_lag_s: float) -> str | None:
     """Why an open-model run's figures describe a smaller or later load than asked, or None.
     Judged against what the schedule asked in this run, not the nominal rate × seconds; one
-    arrival due as the run stopped may go unsent without counting as a shortfall."""
+    arrival due as the run stopped may go unsent without counting as a shortfall (so the
+    tolerance is 1% or one arrival, whichever is more)."""
     if arrivals is None or not arrivals.scheduled:
         return None
-    if arrivals.sent + 1 < MIN_OFFERED * arrivals.scheduled:
+    missing = arrivals.scheduled - arrivals.sent
+    if missing > max((1 - MIN_OFFERED) * arrivals.scheduled, 1):
         why = (
             f"max_in_flight was full at {arrivals.capped} arrivals (the target did not keep up)"
             if arrivals.capped

@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from infratest.measurements import Measurements
-from infratest.spec.scenario import SweepSpec
+from infratest.spec.load_sections import SweepSpec
 from infratest.stats import Interval, ratio_interval
 from infratest.usl import USL_BOOTSTRAP_DRAWS, UslFit, fit_usl, usl_peak_intervals
 from infratest.workloads.context import WorkloadContext

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from infratest.measurements import MeasurementError
-from infratest.spec.scenario import DiskSpec
+from infratest.spec.resource_sections import DiskSpec
 from infratest.workloads.disk import SCRATCH_PREFIX, run_disk
 
 CONF = 0.95

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from infratest.measurements import MeasurementError
-from infratest.spec.scenario import NetworkSpec
+from infratest.spec.resource_sections import NetworkSpec
 from infratest.workloads.network import run_network
 
 ALLOW = ["127.0.0.1", "localhost", "::1"]

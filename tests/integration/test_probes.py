@@ -19,7 +19,7 @@ import pytest
 
 from infratest.measurements import MeasurementError
 from infratest.probes import ProbeSampler, ProbeSeries, probe_measurements, resolve_process
-from infratest.spec.scenario import ProbeSpec
+from infratest.spec.resource_sections import ProbeSpec
 from infratest.stats import exact
 from tests.support.servers import (
     RunningServer,

@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from infratest import load_config
 from infratest.measurements import MeasurementError, Measurements
-from infratest.spec.scenario import S3Spec
+from infratest.spec.resource_sections import S3Spec
 from infratest.verdict import Verdict, decide
 from infratest.workloads.s3 import SCRATCH_PREFIX, run_s3
 from tests.support.assumptions import run_assumption

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from infratest import load_config, load_scenario
 from infratest.measurements import Measurements
-from infratest.spec.scenario import CapacitySpec
+from infratest.spec.load_sections import CapacitySpec
 from infratest.spec.schema import scenario_schema
 from infratest.stats import Interval, exact
 from infratest.workloads.capacity import SearchRange

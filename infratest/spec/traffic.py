@@ -1,0 +1,125 @@
+"""What simulated users send: requests, think time, timeouts, and (open model) how arrivals
+are drawn. Shared by every workload that generates load."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, field_validator, model_validator
+
+from infratest.spec.fields import (
+    Duration,
+    Section,
+)
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
+
+_NO_BODY = object()
+
+
+def _request_shorthand(value: Any) -> Any:
+    """``"GET /healthz"`` is short for ``{method: GET, path: /healthz}``."""
+    if isinstance(value, str):
+        parts = value.split()
+        if len(parts) != 2:
+            raise ValueError(f'expected "METHOD /path" such as "GET /healthz", got "{value}"')
+        return {"method": parts[0], "path": parts[1]}
+    return value
+
+
+class RequestSpec(Section):
+    """One kind of request in the load mix."""
+
+    method: Literal[METHODS] = "GET"  # type: ignore[valid-type]
+    path: str = Field(pattern=r"^/", description="path (and query) starting with '/'")
+    headers: dict[str, str] = Field(default_factory=dict)
+    json_body: Any = Field(default=None, alias="json")
+    body: str | None = None
+    weight: int = Field(default=1, ge=1, le=1000)
+    name: str | None = None
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_body(self) -> RequestSpec:
+        if self.json_body is not None and self.body is not None:
+            raise ValueError("give either json or body, not both")
+        return self
+
+    @property
+    def label(self) -> str:
+        """How the request is named in results: its name, or 'METHOD /path'."""
+        return self.name or f"{self.method} {self.path}"
+
+
+Request = Annotated[
+    RequestSpec,
+    BeforeValidator(
+        _request_shorthand,
+        json_schema_input_type=Annotated[str, Field(pattern=r"^[A-Za-z]+ /\S*$")] | RequestSpec,
+    ),
+]
+
+
+def _wait(value: Any) -> Any:
+    """``wait: 100ms`` is constant think time; ``wait: [100ms, 500ms]`` is uniform between."""
+    if isinstance(value, list | tuple):
+        if len(value) != 2:
+            raise ValueError("expected a think time such as 100ms, or [min, max]")
+        return {"min": value[0], "max": value[1]}
+    return {"min": value, "max": value}
+
+
+class Wait(Section):
+    """Think time between a user's requests."""
+
+    min: Duration = 0.0
+    max: Duration = 0.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Wait:
+        if self.max < self.min:
+            raise ValueError("the wait's maximum is below its minimum")
+        return self
+
+
+WaitField = Annotated[
+    Wait, BeforeValidator(_wait, json_schema_input_type=str | tuple[str, str] | Wait)
+]
+
+
+class Traffic(Section):
+    """The request mix and how each simulated user sends it."""
+
+    requests: tuple[Request, ...] = Field(default=(), description="the request mix")
+    headers: dict[str, str] = Field(default_factory=dict, description="sent with every request")
+    wait: WaitField = Wait()
+    timeout: Duration = Field(default=10.0, gt=0, description="per-request timeout")
+    user_class: Literal["fast", "http"] = "fast"
+
+
+class ArrivalTraffic(Traffic):
+    """Traffic that may be sent at an arrival rate (open model): how the arrivals are drawn,
+    how many may wait unanswered, and how late the scheduler may be. Used only with `rate`."""
+
+    arrivals: Literal["poisson", "uniform"] = Field(
+        default="poisson", description="open model: how arrival times are drawn"
+    )
+    seed: int | None = Field(
+        default=None, ge=0, description="open model: seed of the arrival schedule (recorded)"
+    )
+    max_in_flight: int | None = Field(
+        default=None, ge=1, description="open model: most unanswered requests (rate × timeout)"
+    )
+    max_lag: Duration = Field(
+        default=0.020,
+        gt=0,
+        description="open model: a scheduler lag p99 above this: the run is inconclusive",
+    )
+
+
+OPEN_MODEL_KEYS = frozenset(ArrivalTraffic.model_fields) - frozenset(Traffic.model_fields)
