@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
+
 from infratest.workloads import fleet_protocol as proto
 from infratest.workloads.child_process import (
     TERM_GRACE_S,
@@ -33,6 +35,7 @@ from infratest.workloads.load_runner import (
     HARD_TIMEOUT_MARGIN_S,
     LoadRun,
     LoadRunError,
+    StopRequest,
     StreamReader,
     Watcher,
 )
@@ -107,7 +110,9 @@ def _reap_workers(procs: dict[str, subprocess.Popen[str]], record: LoadRecord) -
 
 def _run_master(
     work: Path, limit_s: float, record: LoadRecord, watcher: Watcher | None, marks: _FleetMarks
-) -> tuple[int, Any, bool, Any]:
+) -> tuple[int, list[tuple[float, float]], str, bool, StopRequest | None]:
+    """Run the master until it ends (or its hard limit): exit code, its CPU samples, its
+    stderr tail, whether the limit hit, and a watcher's stop if one came."""
     with open(work / "master.stderr", "w+b") as stderr:
         args = ["infratest.workloads.locust_master", "plan.json", "fleet.json"]
         proc = _spawn(work, args, subprocess.PIPE, stderr)
@@ -125,7 +130,7 @@ def _run_master(
             if proc.stdout is not None:
                 proc.stdout.close()
         tail = stderr_tail(stderr)
-    return proc.returncode, (sampler.samples, tail), timed_out, reader.stop
+    return proc.returncode, sampler.samples, tail, timed_out, reader.stop
 
 
 def run_fleet(
@@ -139,8 +144,6 @@ def run_fleet(
     """Run `plan` on a Locust master with `fleet.local_workers` local workers (and the remote
     ones it expects); the same LoadRun as a single-process run, with workers in the record.
     Raises LoadRunError when the workers did not all join or one refused the plan."""
-    import numpy as np
-
     limit = hard_timeout_s
     if limit is None:
         limit = fleet.wait_s + plan.duration_s + plan.timeout_s + HARD_TIMEOUT_MARGIN_S
@@ -152,9 +155,7 @@ def run_fleet(
         (work / "fleet.json").write_text(fleet.to_json())
         (work / "policy.json").write_text(policy.to_json())
         with _local_workers(work, fleet, record):
-            code, (samples, tail), timed_out, stop = _run_master(
-                work, limit, record, watcher, marks
-            )
+            code, samples, tail, timed_out, stop = _run_master(work, limit, record, watcher, marks)
     if marks.error is not None:
         raise LoadRunError(marks.error)
     if not record.ticks:

@@ -138,7 +138,6 @@ class LoadRecord:
                 self.everything.add(delta.window, values, counts)
         if tick.arrivals is not None:
             self.arrivals.add(tick.arrivals)
-        self.users_at[max(round(tick.t) - 1, 0)] = tick.users  # read back by users_now
         if tick.t > self.measure_start_s:
             self.lag_s.extend(tick.lag_s)
         self.ticks += 1
