@@ -35,6 +35,7 @@ from infratest.workloads.wire import Final, Tick, encode
 from infratest.workloads.worker_policy import WorkerPolicy
 
 DRAIN_POLL_S = 0.05
+MIN_CPU_INTERVAL_S = 0.5  # a CPU share over less time than this is mostly noise
 
 
 class PlanUser(User):
@@ -57,12 +58,19 @@ class WorkerRun(RunRecording):
         self.runner, self.worker_name = runner, name
         self.began = False
         self.process = psutil.Process()
+        self.cpu_read_at = time.monotonic()
 
     def send(self, message: Tick | Final) -> None:
         kind = proto.FINAL if isinstance(message, Final) else proto.TICK
         self.runner.send_message(kind, {"line": encode(message)})
 
     def identity(self) -> dict[str, Any]:
+        """Name and CPU since the last reading; none for a reading too soon after the last
+        (the last tick right before the final line), whose few ms would read as many cores."""
+        now = time.monotonic()
+        if now - self.cpu_read_at < MIN_CPU_INTERVAL_S:
+            return {"worker": self.worker_name, "cpu_cores": None}
+        self.cpu_read_at = now
         cores = self.process.cpu_percent(interval=None) / 100.0
         return {"worker": self.worker_name, "cpu_cores": round(cores, 4)}
 
@@ -73,6 +81,7 @@ class WorkerRun(RunRecording):
         self.began = True
         self.started_at = time.time()
         self.process.cpu_percent(interval=None)
+        self.cpu_read_at = time.monotonic()
         real_start_thread(self.watchdog, ())
         gevent.spawn(self.tick_loop)
         gevent.spawn(self.lag_loop)
