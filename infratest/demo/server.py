@@ -2,7 +2,8 @@
 
 The listener opens at once but the model loads in the background after ``load_delay``
 (standing in for fetching a large artifact), so readiness and cold start are observable:
-``/healthz`` and ``/predict`` answer 503 until the model is in memory.
+``/healthz`` and ``/predict`` answer 503 until the model is in memory. ``/version`` names
+the model variant (see :mod:`infratest.demo.variant`) at any time.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ import numpy as np
 
 from infratest.demo.model import DEFAULT_WEIGHTS, Model, load
 from infratest.demo.payload import PayloadError, parse_request, render_prediction
+from infratest.demo.variant import DEFAULT_VARIANT, Variant, apply, get
 
 MAX_BODY_BYTES = 1 << 20
 DRAIN_LIMIT_BYTES = 16 << 20  # larger unwanted bodies are not read; the connection closes
-ROUTES = {"/healthz": "GET", "/metrics": "GET", "/predict": "POST"}
+ROUTES = {"/healthz": "GET", "/metrics": "GET", "/predict": "POST", "/version": "GET"}
 
 
 @dataclass
@@ -32,6 +34,7 @@ class DemoState:
     """What the handlers share: the model once loaded, and the counters /metrics reports."""
 
     serialize_inference: bool = True
+    variant: Variant = field(default_factory=lambda: get(DEFAULT_VARIANT))
     model: Model | None = None
     load_error: str | None = None
     load_seconds: float | None = None
@@ -61,7 +64,7 @@ def load_in_background(state: DemoState, weights: Path, delay: float) -> threadi
         began = time.monotonic()
         time.sleep(delay)  # the simulated artifact download: the behaviour, not a wait
         try:
-            model = load(weights)
+            model = apply(load(weights), state.variant)
         except (OSError, ValueError, KeyError) as exc:
             state.load_error = f"cannot load {weights}: {exc}"
             print(f"demo: {state.load_error}", file=sys.stderr, flush=True)
@@ -143,6 +146,8 @@ class DemoHandler(BaseHTTPRequestHandler):
             self._predict()
         elif path == "/healthz":
             self._healthz()
+        elif path == "/version":
+            self._send_json(200, {"variant": self.server.state.variant.name})
         else:
             self._metrics()
 
@@ -166,6 +171,8 @@ class DemoHandler(BaseHTTPRequestHandler):
             raise HttpError(503, state.load_error or "model is loading")
         batch, is_batch = parse_request(body, model.n_inputs)
         labels, probabilities = state.predict(model, batch)
+        if state.variant.extra_service_s:
+            time.sleep(state.variant.extra_service_s)  # the slower candidate; not under the lock
         state.count(predictions=len(labels))
         self._send_json(200, render_prediction(labels, probabilities, is_batch))
 
@@ -275,9 +282,10 @@ def serve(
     weights: Path = DEFAULT_WEIGHTS,
     threads: bool = False,
     access_log: bool = False,
+    variant: str = DEFAULT_VARIANT,
 ) -> int:
     """Run until SIGTERM/SIGINT; returns the process exit code."""
-    state = DemoState(serialize_inference=not threads)
+    state = DemoState(serialize_inference=not threads, variant=get(variant))
     server = DemoServer((host, port), state, access_log)
     stop_on_signals(server)
     load_in_background(state, weights, load_delay)

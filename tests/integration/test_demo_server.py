@@ -1,16 +1,26 @@
-"""The demo target over real HTTP: readiness, predictions, input validation, shutdown."""
+"""The demo target over real HTTP: readiness, predictions, input validation, shutdown, and
+the v2 variant that rollout comparisons use as a candidate."""
 
 from __future__ import annotations
 
 import http.client
 import json
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
+import numpy as np
 import pytest
 
+from infratest.demo import VARIANT_NAMES
+from infratest.demo import model as demo_model
+from infratest.demo import variant as demo_variant
+from infratest.demo.inputs import read_features
 from tests.support.servers import (
+    REPO_ROOT,
     RunningServer,
     child_pids,
     http_status,
@@ -20,6 +30,7 @@ from tests.support.servers import (
 )
 
 DEMO = "infratest.demo"
+ROLLOUT_INPUTS = REPO_ROOT / "scenarios" / "data" / "rollout-inputs.jsonl"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -177,3 +188,91 @@ def test_signal_exits_zero_quickly(sig: signal.Signals) -> None:
             assert not tcp_open(server.host, server.port)
         finally:
             idle.close()
+
+
+def model_labels(variant: str, features: np.ndarray) -> np.ndarray:
+    """Labels the named variant gives, computed in-process from the committed weights."""
+    served = demo_variant.apply(demo_model.load(), demo_variant.get(variant))
+    return served.predict(features)[0]
+
+
+def labels_over_http(server: RunningServer, path: Path) -> list[int]:
+    """Send every line of a bodies file as-is, one request each on a keep-alive connection."""
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=5)
+    labels = []
+    try:
+        for line in path.read_text().splitlines():
+            conn.request("POST", "/predict", body=line.encode())
+            response = conn.getresponse()
+            answer = json.loads(response.read())
+            assert response.status == 200, answer
+            labels.append(answer["label"])
+    finally:
+        conn.close()
+    return labels
+
+
+def test_cli_variants_match_the_registry() -> None:
+    assert tuple(demo_variant.VARIANTS) == VARIANT_NAMES
+    with pytest.raises(KeyError, match="known: v1, v2"):
+        demo_variant.get("v3")
+
+
+def test_v1_serves_the_committed_model_unchanged(demo: RunningServer) -> None:
+    committed = demo_model.load()
+    assert demo_variant.apply(committed, demo_variant.get("v1")) is committed
+    features = read_features(ROLLOUT_INPUTS)[:200]
+    status, body = predict(demo, {"instances": features.tolist()})
+    assert status == 200
+    expected_labels, expected_probabilities = committed.predict(features)
+    assert body["labels"] == expected_labels.tolist()
+    np.testing.assert_allclose(body["probabilities"], expected_probabilities, rtol=1e-12)
+    assert call(demo, "GET", "/version") == (200, {"variant": "v1"})
+    assert call(demo, "GET", "/healthz") == (200, {"status": "ok"})
+
+
+def test_inputs_file_is_reproducible_and_shaped_for_predict(tmp_path: Path) -> None:
+    out = tmp_path / "inputs.jsonl"
+    command = [sys.executable, "-m", "infratest.demo.inputs", "--out", str(out)]
+    subprocess.run([*command, "--count", "400", "--seed", "7"], check=True, cwd=REPO_ROOT)
+    assert out.read_bytes() == ROLLOUT_INPUTS.read_bytes()
+    bodies = [json.loads(line) for line in ROLLOUT_INPUTS.read_text().splitlines()]
+    assert len(bodies) == 400 and len({json.dumps(b) for b in bodies}) == 400
+    assert all(list(b) == ["features"] and len(b["features"]) == 4 for b in bodies)
+
+
+def test_v2_disagrees_with_v1_on_a_designed_share_of_inputs() -> None:
+    """About 1.5% by design: 4-8 of the 400 committed bodies, and 0.8-2.5% of fresh draws."""
+    committed = read_features(ROLLOUT_INPUTS)
+    on_file = int(np.sum(model_labels("v1", committed) != model_labels("v2", committed)))
+    assert 4 <= on_file <= 8
+    fresh = np.random.default_rng(2024).normal(size=(50_000, 4))
+    rate = float(np.mean(model_labels("v1", fresh) != model_labels("v2", fresh)))
+    assert 0.008 <= rate <= 0.025
+
+
+def test_v2_server_answers_with_the_designed_disagreements(demo: RunningServer) -> None:
+    features = read_features(ROLLOUT_INPUTS)
+    expected_v1, expected_v2 = model_labels("v1", features), model_labels("v2", features)
+    with start_server(["--load-delay", "0", "--variant", "v2"], module=DEMO) as v2:
+        assert call(v2, "GET", "/version") == (200, {"variant": "v2"})
+        assert call(v2, "GET", "/healthz") == (200, {"status": "ok"})
+        served_v2 = labels_over_http(v2, ROLLOUT_INPUTS)
+    served_v1 = labels_over_http(demo, ROLLOUT_INPUTS)
+    assert served_v1 == expected_v1.tolist()
+    assert served_v2 == expected_v2.tolist()
+    differing = [i for i, (a, b) in enumerate(zip(served_v1, served_v2, strict=True)) if a != b]
+    assert 4 <= len(differing) <= 8
+
+
+def test_unknown_variant_is_a_clear_usage_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", DEMO, "--port", "0", "--variant", "v3"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=REPO_ROOT,
+    )
+    assert result.returncode == 2
+    assert "--variant: invalid choice: 'v3'" in result.stderr
+    assert "'v1'" in result.stderr and "'v2'" in result.stderr
