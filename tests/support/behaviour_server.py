@@ -2,10 +2,14 @@
 
 Integration tests point infratest at it and check that each measured figure matches the
 behaviour asked for on the command line: service time, error ratio, crash, hang, slow
-start, stalls past a timeout, a slow tail, periodic pauses, a slow phase after a fast one,
-load shedding with 503s, memory leak, garbage-collector churn without a leak, fixed RSS
-ballast, extra file descriptors and threads, and a hard concurrency cap (``--slots K
---delay d`` serves at most K/d requests per second).
+start, stalls past a timeout, a slow tail, periodic pauses, a slow phase after a fast one
+(after some uptime, or from a wall-clock epoch second, so servers started apart slow down
+together: a drifting environment), load shedding with 503s, memory leak, garbage-collector
+churn without a leak, fixed RSS ballast, extra file descriptors and threads, a hard
+concurrency cap (``--slots K --delay d`` serves at most K/d requests per second), and JSON
+predictions (``--answer-json``: a POST answers ``{"prediction": P}``, P a hash of the body;
+``--disagree-every N`` changes P for the bodies in 1/N of the hash space, so two servers
+disagree on about 1 body in N of any set of distinct bodies).
 
 ``GET /healthz`` always answers 200 at once and is not counted as a request.
 """
@@ -13,6 +17,8 @@ ballast, extra file descriptors and threads, and a hard concurrency cap (``--slo
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import signal
 import sys
@@ -21,6 +27,17 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MAX_BODY_BYTES = 1 << 20
+PREDICTION_RANGE = 1000  # P lies in [0, 1000)
+
+
+def prediction_for(body: bytes, disagree_every: int = 0) -> int:
+    """The answer to a body: one part of its hash gives P, another picks the 1/N of bodies
+    on which a --disagree-every N server answers differently (P + 1, wrapped)."""
+    digest = hashlib.sha256(body).digest()
+    prediction = int.from_bytes(digest[:8], "big") % PREDICTION_RANGE
+    if disagree_every and int.from_bytes(digest[8:16], "big") % disagree_every == 0:
+        return (prediction + 1) % PREDICTION_RANGE
+    return prediction
 
 
 class Behaviour:
@@ -71,6 +88,8 @@ class Behaviour:
         delay = args.delay
         if args.slow_after_s is not None and time.monotonic() - self.started > args.slow_after_s:
             delay = args.slow_delay
+        if args.slow_at_epoch is not None and time.time() >= args.slow_at_epoch:
+            delay = args.slow_delay
         if args.stall_every and number % args.stall_every == 0:
             delay += args.stall
         if args.tail_every and number % args.tail_every == 0:
@@ -106,29 +125,37 @@ class Handler(BaseHTTPRequestHandler):
     server: BehaviourServer
 
     def do_GET(self) -> None:
-        self._discard_body()
+        body = self._read_body()
         if self.path.split("?", 1)[0] == "/healthz":
             self._answer(200)
+            return
+        status, args = self.server.behaviour.serve(), self.server.behaviour.args
+        if status == 200 and args.answer_json and self.command == "POST":
+            answer = {"prediction": prediction_for(body, args.disagree_every)}
+            self._answer(200, json.dumps(answer).encode(), "application/json")
         else:
-            self._answer(self.server.behaviour.serve())
+            self._answer(status)
 
     do_POST = do_GET
 
     def log_message(self, format: str, *args: object) -> None:
         """No per-request stderr line: it would cap throughput and flood test output."""
 
-    def _discard_body(self) -> None:
+    def _read_body(self) -> bytes:
+        """The request body (read so keep-alive works); b"" when absent or unreadable."""
         raw = self.headers.get("Content-Length", "0")
         length = int(raw) if raw.isdigit() else -1
         if 0 < length <= MAX_BODY_BYTES:
-            self.rfile.read(length)
-        elif length != 0:
+            return self.rfile.read(length)
+        if length != 0:
             self.close_connection = True
+        return b""
 
-    def _answer(self, status: int) -> None:
-        body = b"ok" if status == 200 else b"error"
+    def _answer(self, status: int, body: bytes | None = None, content_type: str = "") -> None:
+        if body is None:
+            body = b"ok" if status == 200 else b"error"
         self.send_response(status)
-        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Type", content_type or "text/plain")
         self.send_header("Content-Length", str(len(body)))
         if self.close_connection:
             self.send_header("Connection", "close")
@@ -187,8 +214,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--pause-every", type=float, default=0.0, help="a pause every S seconds of uptime")
     add("--pause-for", type=float, default=0.0, help="how long each pause lasts, seconds")
     add("--slow-after-s", type=float, default=None, help="seconds of uptime before slowing")
+    add("--slow-at-epoch", type=float, default=None, help="wall-clock epoch second to slow at")
     add("--slow-delay", type=float, default=0.0, help="service time once slow, seconds")
     add("--shed-every", type=int, default=0, help="every Nth request answers 503")
+    add("--answer-json", action="store_true", help='POST answers {"prediction": P}')
+    add("--disagree-every", type=int, default=0, help="P differs on 1/N of bodies (hash)")
     return parser.parse_args(argv)
 
 
