@@ -4,7 +4,9 @@
 perturbation of its last layer, computed at load time (no second artifact to keep in step),
 plus a little extra service time: "slightly slower, and disagreeing on a few inputs". Its
 scale was chosen so that about 1.5% of inputs drawn like the training data (standard
-normal features) get a different label.
+normal features) get a different label. The extra time is a sleep outside the inference
+lock, not CPU work: it adds its ~0.3 ms at any load, where 0.3 ms of GIL-holding work would
+cut capacity and, under closed-loop load, add several ms of queueing.
 """
 
 from __future__ import annotations
