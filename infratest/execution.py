@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from infratest.compare_probes import compared_probes
 from infratest.hosts import HostNotAllowed
 from infratest.measurements import MeasurementError, Measurements
 from infratest.observation import start_observation
@@ -27,6 +28,10 @@ Workload = Callable[[WorkloadContext], Measurements]
 
 
 def _load(ctx: WorkloadContext) -> Measurements:
+    if ctx.assumption.compare is not None:
+        from infratest.workloads.compare import run_compare_workload
+
+        return run_compare_workload(ctx)
     from infratest.workloads.load import run_load_workload
 
     return run_load_workload(ctx)
@@ -159,18 +164,36 @@ class Runner:
             generators=self.config.generators,
             max_in_flight_limit=self.config.limits.max_in_flight,
         )
-        observation = start_observation(assumption, target)
+        candidate = self._candidate(assumption)
+        compared_blind = assumption.compare is not None and candidate is None
+        # a compare probes both processes or neither: one side's figures must never pass
+        # for the other's
+        observation = None if compared_blind else start_observation(assumption, target)
+        other = start_observation(assumption, candidate) if candidate is not None else None
         try:
             found = workload(ctx)
         except BaseException:
-            if observation is not None:
-                observation.sampler.stop()
+            for running in (observation, other):
+                if running is not None:
+                    running.sampler.stop()
             raise
-        if observation is not None:
+        if observation is not None and other is not None:
+            found.merge(compared_probes(assumption, found, observation, other, ctx.confidence))
+        elif observation is not None:
             found.merge(observation.finish(assumption, found, ctx.confidence))
-        if target is not None:
-            _check_alive(target, found)
+        for running_target in (target, candidate):
+            if running_target is not None:
+                _check_alive(running_target, found)
         return found
+
+    def _candidate(self, assumption: Assumption) -> Target | None:
+        """A compare's candidate, when its process is probed beside the baseline's."""
+        compare, probe = assumption.compare, assumption.probe
+        if compare is None or probe is None or not probe.enabled or not probe.target:
+            return None
+        if not self.config.targets[compare.candidate].managed:
+            return None
+        return self.pool.get(compare.candidate)
 
     def run(
         self,

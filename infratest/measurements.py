@@ -4,9 +4,12 @@ reports plot, notes on how things were measured, and reasons a result cannot be 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infratest.stats import Interval
+
+if TYPE_CHECKING:
+    from infratest.deltas import Delta
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,8 @@ class Measurements:
     """Everything one assumption measured; JSON-ready except the Interval values."""
 
     values: dict[str, Interval] = field(default_factory=dict)
+    # compare: the candidate's change from the baseline per metric (values hold its own)
+    changes: dict[str, Delta] = field(default_factory=dict)
     series: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     untrusted: str | None = None  # why no check may pass (e.g. the load generator saturated)
@@ -76,6 +81,7 @@ class Measurements:
     def merge(self, other: Measurements) -> None:
         """Fold another workload's or probe's results into these."""
         self.values.update(other.values)
+        self.changes.update(other.changes)
         self.series.update(other.series)
         self.notes += other.notes
         if other.untrusted and not self.untrusted:

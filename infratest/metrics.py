@@ -53,6 +53,11 @@ _PROBE = [
     ("host.memory.available.min", D.BYTES, "lowest available memory of the host"),
     ("host.cpu.mean", D.RATIO, "mean CPU use of the whole host (0..100%)"),
 ]
+_COMPARE = [
+    ("predictions.agreement", D.RATIO, "compare: share of inputs both targets answer the same"),
+    ("predictions.max_abs_diff", D.NUMBER, "compare: largest numeric difference of the answers"),
+    ("predictions.compared", D.COUNT, "compare: inputs sent to both targets"),
+]
 _SWEEP = [
     (
         "scaling.efficiency",
@@ -101,6 +106,7 @@ def _catalogue() -> dict[str, Metric]:
     groups = [
         ("load", _LOAD),
         ("probe", _PROBE),
+        ("compare", _COMPARE),
         ("sweep", _SWEEP),
         ("capacity", _CAPACITY),
         ("cold_start", _COLD_START),
@@ -116,6 +122,21 @@ def _catalogue() -> dict[str, Metric]:
 
 
 METRICS: dict[str, Metric] = _catalogue()
+
+# Metrics only a compare with `predictions` produces, and those a signed bound may use.
+PREDICTION_METRICS = frozenset(name for name, _, _ in _COMPARE)
+CHANGE_METRICS = frozenset(
+    {
+        "latency.p50",
+        "latency.p90",
+        "latency.p95",
+        "latency.p99",
+        "latency.mean",
+        "throughput",
+        "errors.rate",
+        *(name for name, _, _ in _PROBE if name.startswith("process.")),
+    }
+)
 
 # Sweeps and capacity searches also run the load generator; their verdicts need its CPU.
 _ALSO_GENERATOR = {"sweep", "capacity"}

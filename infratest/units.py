@@ -106,6 +106,15 @@ class Condition:
     bound: float
     dimension: Dimension
     text: str
+    # A signed bound (`<= +10%`, `<= +5ms`, `<= +0.5pp`) is a change from a baseline:
+    # "relative" (a ratio of the baseline's value) or "absolute" (in the metric's unit; ratio
+    # metrics in percentage points). None: the metric's own value.
+    change: str | None = None
+
+    @property
+    def is_change(self) -> bool:
+        """Whether the bound is a change from a baseline (written with a sign)."""
+        return self.change is not None
 
     def holds(self, value: float) -> bool:
         """Whether a (point) value satisfies the condition."""
@@ -249,8 +258,43 @@ def parse_condition(text: str | int | float) -> Condition:
             f'expected a condition "<op> <quantity>" with op one of < <= > >=, such as "< 200ms", '
             f'got "{text}"'
         )
-    quantity = parse_quantity(match["rest"])
+    rest = match["rest"]
+    if rest[:1] in "+-":
+        return _change_condition(match["op"], rest, text.strip())
+    quantity = parse_quantity(rest)
     return Condition(match["op"], quantity.value, quantity.dimension, text.strip())
+
+
+def _change_condition(op: str, rest: str, text: str) -> Condition:
+    """``<= +10%`` (relative), ``<= +0.5pp`` (percentage points), ``<= +5ms`` (absolute)."""
+    sign = -1.0 if rest[0] == "-" else 1.0
+    magnitude = rest[1:].strip()
+    if magnitude.endswith("pp"):
+        points = parse_quantity(magnitude[:-2].strip() or "x")
+        if points.dimension != Dimension.NUMBER:
+            raise QuantityError(f'expected percentage points such as "+0.5pp", got "{rest}"')
+        return Condition(op, sign * points.value / 100.0, Dimension.RATIO, text, "absolute")
+    quantity = parse_quantity(magnitude)
+    if quantity.dimension == Dimension.RATIO:
+        return Condition(op, sign * quantity.value, Dimension.RATIO, text, "relative")
+    if quantity.dimension == Dimension.NUMBER:
+        raise QuantityError(
+            f'a change needs a unit: "+10%" (relative), "+5ms" (absolute) or "+0.5pp" '
+            f'(percentage points), got "{rest}"'
+        )
+    return Condition(op, sign * quantity.value, quantity.dimension, text, "absolute")
+
+
+def format_change(value: float, condition_change: str, dimension: Dimension) -> str:
+    """A signed change for people: "+12.5%", "-3ms", "+0.4pp"."""
+    if math.isnan(value):
+        return "n/a"
+    sign = "+" if value >= 0 else "-"
+    if condition_change == "relative":
+        return f"{sign}{_number(abs(value) * 100.0, 3)}%"
+    if dimension == Dimension.RATIO:
+        return f"{sign}{_number(abs(value) * 100.0, 3)}pp"
+    return f"{sign}{format_quantity(abs(value), dimension)}"
 
 
 _DURATION_STEPS = (("h", 3600.0), ("min", 60.0), ("s", 1.0), ("ms", 1e-3), ("us", 1e-6))

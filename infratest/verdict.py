@@ -11,7 +11,7 @@ from typing import Any
 from infratest.measurements import Measurements
 from infratest.metrics import METRICS
 from infratest.stats import Interval
-from infratest.units import SI_UNIT, Condition, Dimension, compare, format_quantity
+from infratest.units import SI_UNIT, Condition, Dimension, compare, format_change, format_quantity
 
 
 class Verdict(StrEnum):
@@ -32,6 +32,7 @@ class Check:
     interval: Interval | None
     verdict: Verdict
     reason: str
+    baseline: float | None = None  # compare: the baseline's value a change is taken from
 
     @property
     def dimension(self) -> Dimension:
@@ -46,11 +47,15 @@ class Check:
     def to_dict(self) -> dict[str, Any]:
         """The results-file form of the check (SI units)."""
         iv = self.interval.to_dict() if self.interval else {}
+        change = self.condition.change
+        unit = "ratio" if change == "relative" else SI_UNIT[self.dimension]
+        extra = {"change": change, "baseline": self.baseline} if change else {}
         return {
             "metric": self.metric,
             "op": self.condition.op,
             "bound": self.condition.bound,
-            "unit": SI_UNIT[self.dimension],
+            **extra,
+            "unit": unit,
             "value": iv.get("value"),
             "ci_low": iv.get("ci_low"),
             "ci_high": iv.get("ci_high"),
@@ -93,8 +98,18 @@ def describe_interval(interval: Interval, dimension: Dimension) -> str:
 
 
 def condition_text(metric: str, condition: Condition) -> str:
-    """'< 200ms': the bound in the metric's own units."""
-    return f"{condition.op} {format_quantity(condition.bound, METRICS[metric].dimension)}"
+    """'< 200ms': the bound in the metric's own units ('<= +10%' for a change)."""
+    dimension = METRICS[metric].dimension
+    if condition.change is not None:
+        return f"{condition.op} {format_change(condition.bound, condition.change, dimension)}"
+    return f"{condition.op} {format_quantity(condition.bound, dimension)}"
+
+
+def describe_change(interval: Interval, change: str, dimension: Dimension) -> str:
+    """'+19.8% (95% CI +15.1%..+24.9%)': a change from the baseline with its interval."""
+    value = format_change(interval.value, change, dimension)
+    low, high = (format_change(x, change, dimension) for x in (interval.low, interval.high))
+    return f"{value} ({interval.confidence:.0%} CI {low}..{high})"
 
 
 def _explain(metric: str, condition: Condition, interval: Interval, verdict: Verdict) -> str:
@@ -108,26 +123,57 @@ def _explain(metric: str, condition: Condition, interval: Interval, verdict: Ver
     return f"{metric} {measured} {word} {bound}"
 
 
+def _explain_change(
+    metric: str, condition: Condition, interval: Interval, verdict: Verdict, baseline: float
+) -> str:
+    dimension = METRICS[metric].dimension
+    bound = condition_text(metric, condition)
+    of = f"from the baseline's {format_quantity(baseline, dimension)}"
+    if math.isnan(interval.value):
+        if condition.change == "relative" and baseline == 0:
+            return (
+                f"{metric}: the baseline's is 0, so a relative change is undefined; "
+                "bound the change in the metric's unit"
+            )
+        return f"{metric}: no samples to decide {bound}"
+    measured = f"{metric} {describe_change(interval, condition.change or '', dimension)} {of}"
+    if verdict == Verdict.INCONCLUSIVE:
+        return f"{measured} straddles {bound}: more samples needed to decide"
+    word = "meets" if verdict == Verdict.PASS else "misses"
+    return f"{measured} {word} {bound}"
+
+
+def _looked_up(metric: str, condition: Condition, found: Measurements) -> tuple:
+    """(interval, baseline value, reason when missing) for a check's metric."""
+    if condition.change is None:
+        interval = found.values.get(metric)
+        return interval, None, None if interval is not None else f"{metric} was not measured"
+    delta = found.changes.get(metric)
+    if delta is None:
+        return None, None, f"{metric}: no change from the baseline was measured"
+    interval = delta.relative if condition.change == "relative" else delta.absolute
+    return interval, delta.baseline, None
+
+
 def check(metric: str, condition: Condition, measurements: Measurements) -> Check:
-    """One condition against what was measured (missing metrics are inconclusive)."""
-    interval = measurements.values.get(metric)
+    """One condition against what was measured (missing metrics are inconclusive); a signed
+    bound is decided on the interval of the change from the baseline."""
+    interval, baseline, missing = _looked_up(metric, condition, measurements)
     if interval is None:
-        return Check(metric, condition, None, Verdict.INCONCLUSIVE, f"{metric} was not measured")
+        return Check(metric, condition, None, Verdict.INCONCLUSIVE, missing)
     verdict = decide(interval, condition.op, condition.bound)
-    reason = _explain(metric, condition, interval, verdict)
+    if baseline is not None:
+        reason = _explain_change(metric, condition, interval, verdict, baseline)
+    else:
+        reason = _explain(metric, condition, interval, verdict)
     if verdict == Verdict.FAIL and measurements.may_fail(metric):
-        return Check(metric, condition, interval, verdict, reason)
+        return Check(metric, condition, interval, verdict, reason, baseline)
     if not measurements.trusted(metric):
         # Neither a pass nor a fail: the figure describes the load generator, not the target
         # (or, held back by the target, a smaller load than asked: it cannot pass).
-        return Check(
-            metric,
-            condition,
-            interval,
-            Verdict.INCONCLUSIVE,
-            f"{reason}, but {measurements.untrusted}",
-        )
-    return Check(metric, condition, interval, verdict, reason)
+        why = f"{reason}, but {measurements.untrusted}"
+        return Check(metric, condition, interval, Verdict.INCONCLUSIVE, why, baseline)
+    return Check(metric, condition, interval, verdict, reason, baseline)
 
 
 def evaluate(expect: dict[str, Condition], measurements: Measurements) -> Outcome:

@@ -61,6 +61,36 @@ def _stopping(result: AssumptionResult) -> dict[str, Any]:
     return stopping.to_dict() if stopping is not None else {}
 
 
+def _change(delta: Any) -> dict[str, Any]:
+    return {
+        "baseline": _json_number(delta.baseline),
+        "candidate": _json_number(delta.candidate),
+        "absolute": delta.absolute.to_dict(),
+        "relative": delta.relative.to_dict(),
+    }
+
+
+def _json_number(x: float) -> float | None:
+    return x if isinstance(x, int | float) and math.isfinite(x) else None
+
+
+def _baseline(result: AssumptionResult) -> dict[str, Any]:
+    """A compare's `baseline` block: the baseline target, its own figures, and each metric's
+    change (candidate − baseline and candidate ÷ baseline − 1, with intervals)."""
+    compare = result.measurements.series.get("compare")
+    if compare is None:
+        return {}
+    changes = result.measurements.changes
+    return {
+        "baseline": {
+            "target": compare["baseline_target"],
+            "candidate": compare["candidate_target"],
+            "metrics": compare["baseline"],
+            "changes": {metric: _change(delta) for metric, delta in changes.items()},
+        }
+    }
+
+
 def result_to_dict(result: AssumptionResult) -> dict[str, Any]:
     """One assumption's entry in the results document."""
     scenario, assumption = result.scenario, result.assumption
@@ -78,6 +108,7 @@ def result_to_dict(result: AssumptionResult) -> dict[str, Any]:
         "metrics": _metrics(result),
         "notes": list(result.measurements.notes),
         "series": result.measurements.series,
+        **_baseline(result),
         "started_at": result.started_at,
         "duration_s": round(result.duration_s, 3),
         **_stopping(result),

@@ -12,9 +12,15 @@ from infratest.hosts import HostNotAllowed, check_allowed
 from infratest.metrics import (
     METRICS,
     OPEN_MODEL_METRICS,
+    PREDICTION_METRICS,
     RATE_STEP_METRICS,
     USER_STEP_METRICS,
     produced_by,
+)
+from infratest.spec.compare_checks import (
+    change_findings,
+    compare_findings,
+    prediction_metric_findings,
 )
 from infratest.spec.config import Config, Limits, TargetConfig
 from infratest.spec.errors import suggest
@@ -77,6 +83,8 @@ def check_expect(
             )
         return
     given = condition.text.lstrip("<>= ")
+    if condition.is_change:
+        return  # a change from a baseline: see infratest.spec.compare_checks
     if not fits(condition.dimension, info.dimension):
         yield where, f'expected {describe(info.dimension)}, got "{given}"'
     elif is_share(metric) and not 0.0 <= condition.bound <= 1.0:
@@ -94,6 +102,8 @@ def _offered(assumption: Assumption, probe: ProbeSpec | None) -> list[str]:
     names = produced_by(assumption.workload, network, probed=probe is not None)
     if probe is not None and not probe.selects_process:
         names = [n for n in names if not n.startswith("process.")]
+    if assumption.compare is not None and assumption.compare.predictions is not None:
+        names = [*names, *sorted(PREDICTION_METRICS)]
     section = assumption.load or assumption.sweep or assumption.capacity
     if section is None or section.rate is None:  # closed model: no schedule
         names = [n for n in names if n not in OPEN_MODEL_METRICS]
@@ -235,7 +245,11 @@ def _traffic_findings(a: Assumption, base: Path) -> Iterator[Finding]:
 
 
 def check_assumption(
-    target_name: str | None, a: Assumption, index: int, config: Config | None
+    target_name: str | None,
+    a: Assumption,
+    index: int,
+    config: Config | None,
+    scenario_path: str = "",
 ) -> Iterator[Finding]:
     """Every finding about one assumption of a scenario whose target is `target_name`."""
     base: Path = ("assumptions", index)
@@ -250,6 +264,11 @@ def check_assumption(
                 metric, condition, list(LOAD_METRICS), "load", (*base, "capacity", "slo")
             )
     yield from _traffic_findings(a, base)
+    yield from change_findings(a, base)
+    yield from prediction_metric_findings(a, base)
+    yield from compare_findings(a, scenario_path, config, base)
+    if config is not None and a.compare is not None and a.compare.candidate in config.targets:
+        yield from _config_target(a.compare.candidate, config, (*base, "compare", "candidate"))
     if config is not None:
         yield from _target_findings(target_name, a, config, base)
         yield from _address_findings(a, config, base)
@@ -283,4 +302,4 @@ def check_scenario(scenario: Scenario, config: Config | None) -> Iterator[Findin
     yield from check_target_ref(scenario.target, config)
     yield from check_names([a.name for a in scenario.assumptions])
     for index, assumption in enumerate(scenario.assumptions):
-        yield from check_assumption(scenario.target, assumption, index, config)
+        yield from check_assumption(scenario.target, assumption, index, config, scenario.path)

@@ -52,7 +52,7 @@ Rate = _quantity(Dimension.RATE, _QUANTITY_PATTERN + r"/\s*(ns|us|µs|ms|s|min|m
 Ratio = _quantity(Dimension.RATIO, _QUANTITY_PATTERN + r"%?\s*$", bare_ok=True)
 
 CONDITION_PATTERN = (
-    r"^\s*(<=|>=|<|>)\s*\d+(\.\d*)?([eE][+-]?\d+)?\s*[A-Za-zµ%]*(\s*/\s*[a-zµ]+)?\s*$"
+    r"^\s*(<=|>=|<|>)\s*[+-]?\d+(\.\d*)?([eE][+-]?\d+)?\s*[A-Za-zµ%]*(\s*/\s*[a-zµ]+)?\s*$"
 )
 
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from infratest.metrics import WORKLOADS
+from infratest.spec.compare_section import CompareSpec
 from infratest.spec.fields import (
     ConditionField,
     Name,
@@ -45,6 +46,9 @@ class Assumption(Section):
     s3: S3Spec | None = None
     network: NetworkSpec | None = None
     probe: ProbeField = None
+    compare: CompareSpec | None = Field(
+        default=None, description="run the load against the baseline and a candidate"
+    )
     latency_of: LatencyOf = Field(
         default="all",
         description="all: every request sent counts in latency figures (a failure at its "
@@ -61,6 +65,8 @@ class Assumption(Section):
             raise ValueError(
                 f"needs exactly one workload section ({', '.join(WORKLOADS)}); found {what}"
             )
+        if self.compare is not None:
+            _compare_fits(self)
         return self
 
     @property
@@ -77,6 +83,29 @@ class Assumption(Section):
     def conditions(self) -> list[tuple[str, Condition]]:
         """The expect conditions in file order."""
         return list(self.expect.items())
+
+
+def _compare_fits(assumption: Assumption) -> None:
+    """`compare` interleaves blocks of a load: it needs a load, and every round to run."""
+    load = assumption.load
+    if load is None:
+        raise ValueError(
+            f"compare runs a load against the baseline and the candidate; a "
+            f"{assumption.workload} workload cannot be compared (give a load section)"
+        )
+    if load.until == "decided":
+        raise ValueError(
+            "compare runs every round (stopping early would leave the rounds unbalanced): "
+            "remove until: decided"
+        )
+    assert assumption.compare is not None
+    blocks = 2 * assumption.compare.rounds
+    measured = load.duration - load.ramp - load.warmup
+    if measured < blocks:
+        raise ValueError(
+            f"compare with {assumption.compare.rounds} rounds needs {blocks} blocks of at "
+            f"least 1s after ramp and warm-up; the load measures {measured:g}s"
+        )
 
 
 class Defaults(Section):

@@ -11,9 +11,11 @@ import json as _json
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any, Final
 
 from infratest.workloads.arrivals import ARRIVAL_KINDS, ArrivalSchedule
+from infratest.workloads.rounds import RoundLayout
 
 USER_CLASSES: Final = ("fast", "http")
 
@@ -119,10 +121,14 @@ class LoadPlan:
     seed: int = 0
     max_in_flight: int = 0
     workers: int = 1
+    # compare: (baseline, candidate) hosts, alternated in `compare_rounds` ABBA rounds
+    compare_hosts: tuple[str, ...] = ()
+    compare_rounds: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "requests", tuple(self.requests))
         object.__setattr__(self, "host", self.host.rstrip("/"))
+        object.__setattr__(self, "compare_hosts", tuple(h.rstrip("/") for h in self.compare_hosts))
         problems = _plan_problems(self)
         if problems:
             raise ValueError("invalid load plan: " + "; ".join(problems))
@@ -153,6 +159,21 @@ class LoadPlan:
         if self.max_in_flight > 0:
             return max(math.ceil(self.max_in_flight / self.workers), 1)
         return max(math.ceil((self.rate_per_s or 0.0) * self.timeout_s / self.workers), 1)
+
+    @cached_property
+    def rounds(self) -> RoundLayout | None:
+        """Compare: how the measured window alternates between the two hosts."""
+        if not self.compare_hosts:
+            return None
+        return RoundLayout.fitted(self.compare_rounds, self.measure_start_s, self.duration_s)
+
+    def url_at(self, path: str, t_s: float) -> str:
+        """Where a request sent `t_s` seconds into the run goes: its path on the plan's host,
+        or in a compare the whole URL on the host whose block it falls in."""
+        layout = self.rounds
+        if layout is None:
+            return path
+        return self.compare_hosts[layout.side_at(t_s)] + path
 
     def whole_schedule(self) -> ArrivalSchedule:
         """The run's whole arrival schedule, over every generator process (rate mode only)."""
@@ -198,5 +219,9 @@ def _plan_problems(plan: LoadPlan) -> list[str]:
         (plan.arrivals in ARRIVAL_KINDS, f"arrivals must be one of {ARRIVAL_KINDS}"),
         (plan.max_in_flight >= 0, f"max_in_flight must be >= 0, got {plan.max_in_flight}"),
         (plan.workers >= 1, f"workers must be >= 1, got {plan.workers}"),
+        (
+            not plan.compare_hosts or (len(plan.compare_hosts) == 2 and plan.compare_rounds >= 1),
+            "compare needs two hosts and at least one round",
+        ),
     ]
     return [message for ok, message in checks if not ok]

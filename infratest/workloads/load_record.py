@@ -30,14 +30,17 @@ class OutcomeCounts:
     timeouts: dict[int, int] = field(default_factory=dict)
     kinds: dict[str, int] = field(default_factory=dict)
     names: dict[str, int] = field(default_factory=dict)
+    kinds_at: dict[int, dict[str, int]] = field(default_factory=dict)  # per window
 
     def add(self, delta: WindowDelta) -> None:
         w = delta.window
         self.ok[w] = self.ok.get(w, 0) + delta.ok
         self.failed[w] = self.failed.get(w, 0) + delta.failed
         self.timeouts[w] = self.timeouts.get(w, 0) + delta.timeouts
+        at = self.kinds_at.setdefault(w, {})
         for kind, count in delta.kinds.items():
             self.kinds[kind] = self.kinds.get(kind, 0) + count
+            at[kind] = at.get(kind, 0) + count
         for name, count in delta.names.items():
             self.names[name] = self.names.get(name, 0) + count
 
@@ -117,6 +120,7 @@ class LoadRecord:
         self.final: Final | None = None
         self.ended_unexpectedly: str | None = None
         self._censored: Censored | None = None  # derived from the last tick or the final line
+        self._pinned: Censored | None = None
         self.workers = WorkerViews(measure_start_s)  # per worker, in a distributed run
 
     @classmethod
@@ -194,7 +198,7 @@ class LoadRecord:
         """Requests without an answer (yet): each took at least its elapsed time, and at
         most the timeout. Worked out once per tick, however many figures ask."""
         if self._censored is None:
-            self._censored = self._unanswered_now()
+            self._censored = self._pinned or self._unanswered_now()
         return self._censored
 
     def counts(self) -> RequestCounts:
@@ -217,6 +221,13 @@ class LoadRecord:
         windows = np.floor(starts - self.measure_start_s).astype(np.int64)
         elapsed = np.maximum(now - starts, 0.0)
         return Censored(windows=windows, elapsed_s=elapsed, cap_s=max(self.timeout_s, 0.0))
+
+    def pin(self, measured_s: float, censored: Censored) -> None:
+        """Fix the measured length and the unanswered requests of a record assembled from
+        another (one side of a compare), which gets no ticks or final line of its own."""
+        self.last_t = self.duration_s = self.measure_start_s + measured_s
+        self._pinned = censored
+        self._censored = censored
 
     def arrival_summary(self) -> ArrivalSummary | None:
         """Open model: what the schedule asked in this run and what became of it."""

@@ -109,7 +109,7 @@ class _Scheduler:
             kwargs["timeout"] = self.plan.timeout_s
         run.in_flight.begin(offset)
         try:
-            self.user.client.request(spec.method, spec.path, **kwargs)
+            self.user.client.request(spec.method, self.plan.url_at(spec.path, offset), **kwargs)
         finally:
             run.in_flight.end()
 

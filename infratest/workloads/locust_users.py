@@ -13,7 +13,7 @@ import gevent
 from locust import FastHttpUser, HttpUser, User, between, constant
 
 from infratest.workloads.load_plan import LoadPlan, RequestSpec
-from infratest.workloads.locust_open import build_scheduler_class
+from infratest.workloads.locust_open import SCHEDULED_KEY, build_scheduler_class
 from infratest.workloads.recorder import EXAMPLE_CHARS
 
 if TYPE_CHECKING:
@@ -52,12 +52,19 @@ class InFlight:
         return tuple(round(s, 6) for s in self.starts.values() if measure_start <= s < measure_end)
 
 
-def _send(client: Any, spec: RequestSpec, timeout_s: float, fast: bool) -> None:
-    """Issue one request; failures are reported through Locust's `request` event."""
+def _send(client: Any, spec: RequestSpec, plan: LoadPlan, run: "RunRecording") -> None:
+    """Issue one request; failures are reported through Locust's `request` event. In a
+    compare the host follows the block the send time falls in, and that time is the one the
+    request is filed under, so the parent's split by window is exact."""
     kwargs = spec.client_kwargs()
-    if not fast:
-        kwargs["timeout"] = timeout_s
-    client.request(spec.method, spec.path, **kwargs)
+    if plan.user_class != "fast":
+        kwargs["timeout"] = plan.timeout_s
+    url = spec.path
+    if plan.compare_hosts:
+        now = time.time()
+        url = plan.url_at(spec.path, now - run.started_at)
+        kwargs["context"] = {SCHEDULED_KEY: now}
+    client.request(spec.method, url, **kwargs)
 
 
 def build_user_class(plan: LoadPlan, run: "RunRecording", worker_index: int = 0) -> type[User]:
@@ -76,7 +83,7 @@ def build_user_class(plan: LoadPlan, run: "RunRecording", worker_index: int = 0)
         spec = specs[0] if len(specs) == 1 else random.choices(specs, weights)[0]
         run.in_flight.begin(time.time() - run.started_at)
         try:
-            _send(user.client, spec, plan.timeout_s, fast)
+            _send(user.client, spec, plan, run)
         finally:
             run.in_flight.end()
 

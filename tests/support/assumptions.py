@@ -48,6 +48,31 @@ def behaviour_config(
     return load_config(path)
 
 
+def _managed(flags: Sequence[str]) -> dict[str, Any]:
+    return {
+        "url": "http://127.0.0.1:{port}",
+        "launch": behaviour_launch(*flags),
+        "ready": "/healthz",
+        "ready_timeout": "20s",
+    }
+
+
+def pair_config(
+    folder: Path,
+    baseline: Sequence[str],
+    candidate: Sequence[str],
+    others: Mapping[str, Sequence[str]] | None = None,
+) -> Config:
+    """A config with managed behaviour servers: `svc` (the baseline), `cand`, and `others`
+    by name (more candidates)."""
+    targets = {"svc": _managed(baseline), "cand": _managed(candidate)}
+    targets.update({name: _managed(flags) for name, flags in (others or {}).items()})
+    document = {"targets": targets, "allow": {"hosts": ["127.0.0.1"]}}
+    path = folder / "config.yaml"
+    path.write_text(json.dumps(document, indent=2))
+    return load_config(path)
+
+
 def run_assumption(
     folder: Path,
     config: Config,

@@ -4,7 +4,8 @@ Integration tests point infratest at it and check that each measured figure matc
 behaviour asked for on the command line: service time, error ratio, crash, hang, slow
 start, stalls past a timeout, a slow tail, periodic pauses, a slow phase after a fast one
 (after some uptime, or from a wall-clock epoch second, so servers started apart slow down
-together: a drifting environment), load shedding with 503s, memory leak, garbage-collector
+together: a drifting environment; or slower by a fixed amount every second from an epoch
+second, a steady drift), load shedding with 503s, memory leak, garbage-collector
 churn without a leak, fixed RSS ballast, extra file descriptors and threads, a hard
 concurrency cap (``--slots K --delay d`` serves at most K/d requests per second), and JSON
 predictions (``--answer-json``: a POST answers ``{"prediction": P}``, P a hash of the body;
@@ -90,6 +91,8 @@ class Behaviour:
             delay = args.slow_delay
         if args.slow_at_epoch is not None and time.time() >= args.slow_at_epoch:
             delay = args.slow_delay
+        if args.drift_per_s:
+            delay += args.drift_per_s * max(time.time() - args.drift_epoch, 0.0)
         if args.stall_every and number % args.stall_every == 0:
             delay += args.stall
         if args.tail_every and number % args.tail_every == 0:
@@ -217,6 +220,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--slow-at-epoch", type=float, default=None, help="wall-clock epoch second to slow at")
     add("--slow-delay", type=float, default=0.0, help="service time once slow, seconds")
     add("--shed-every", type=int, default=0, help="every Nth request answers 503")
+    add("--drift-epoch", type=float, default=0.0, help="epoch second a steady drift starts")
+    add("--drift-per-s", type=float, default=0.0, help="service time added per second since")
     add("--answer-json", action="store_true", help='POST answers {"prediction": P}')
     add("--disagree-every", type=int, default=0, help="P differs on 1/N of bodies (hash)")
     return parser.parse_args(argv)
