@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import ArrayLike
+from scipy.stats import beta
 
 from infratest.anytime import (
     fail_test_rejects,
@@ -393,6 +394,28 @@ def proportion_over_windows(
     x = np.asarray(events, dtype=float).reshape(-1)
     d = design_effect(n, x, cautious)
     return proportion_cs(float(x.sum()), float(n.sum()), confidence, d)
+
+
+def proportion_once_over_windows(
+    trials: ArrayLike, events: ArrayLike, confidence: float
+) -> Interval:
+    """Share of events decided once, at the end (a compare, never watched while it runs):
+    Clopper-Pearson one-sided bounds on the effective counts k/D of n/D, the design effect D
+    from the per-window counts, so bursts widen it and independent requests do not."""
+    c = _check_confidence(confidence)
+    n = np.asarray(trials, dtype=float).reshape(-1)
+    x = np.asarray(events, dtype=float).reshape(-1)
+    total, hits = float(n.sum()), float(x.sum())
+    if total <= 0:
+        return Interval(math.nan, 0.0, 1.0, c, 0, "clopper-pearson-windows")
+    d = design_effect(n, x)
+    size, k = total / d, hits / d
+    low = float(beta.ppf(1.0 - c, k, size - k + 1.0)) if k > 0 else 0.0
+    high = float(beta.ppf(c, k + 1.0, size - k)) if k < size else 1.0
+    value = hits / total
+    return Interval(
+        value, min(low, value), max(high, value), c, int(total), "clopper-pearson-windows", size
+    )
 
 
 def rate_over_windows(counts: ArrayLike, confidence: float, window_s: float = 1.0) -> Interval:

@@ -16,6 +16,7 @@ from infratest.measurements import MeasurementError, Measurements
 from infratest.spec.compare_section import CompareSpec
 from infratest.spec.inputs_file import InputsError, inputs_path, read_inputs
 from infratest.stats import Interval, exact, proportion_interval
+from infratest.windows import proportion_once_over_windows
 from infratest.workloads.compare_split import block_figures, side_record, side_sample
 from infratest.workloads.context import WorkloadContext
 from infratest.workloads.fleet import fleet_settings
@@ -150,7 +151,7 @@ def run_compare_workload(ctx: WorkloadContext) -> Measurements:
         row["side"] = SIDES[layout.side_of_window(window)] if window >= 0 else None
     samples = [side_sample(run.record, layout, s, latency_of) for s in (BASELINE, CANDIDATE)]
     found.changes = delta_intervals(*samples, confidence, DELTA_METRICS)
-    found.changes["errors.rate"] = errors_change(records, confidence, latency_of)
+    found.changes["errors.rate"] = errors_change(records, confidence)
     names = (ctx.scenario.target or "baseline", compare.candidate)
     found.series["compare"] = _compare_series(layout, run.record, records, values, names, ctx)
     found.notes.append(_layout_note(layout, names))
@@ -168,33 +169,36 @@ def run_compare_workload(ctx: WorkloadContext) -> Measurements:
     return found
 
 
-def errors_change(records: dict[int, LoadRecord], confidence: float, latency_of: str) -> Delta:
-    """errors.rate's change, from each side's own interval (over windows, so bursts count) at
-    1 − α/2, ends combined: valid at `confidence` by Bonferroni, and never zero-width when
+def side_errors(record: LoadRecord, confidence: float) -> Interval:
+    """One side's failed share, decided once at the end; an unanswered request counts as a
+    failure for the upper bound and a success for the lower (it could still go either way)."""
+    windows = record.complete_windows
+    ok, failed = record.outcomes.per_window(windows)
+    censored = record.censored().windows
+    unanswered = np.bincount(censored[(censored >= 0) & (censored < windows)], minlength=windows)
+    known = proportion_once_over_windows(ok + failed, failed, confidence)
+    if not unanswered.any():
+        return known
+    sent = ok + failed + unanswered
+    worst = proportion_once_over_windows(sent, failed + unanswered, confidence)
+    best = proportion_once_over_windows(sent, failed, confidence)
+    return dataclasses.replace(known, low=best.low, high=worst.high)
+
+
+def errors_change(records: dict[int, LoadRecord], confidence: float) -> Delta:
+    """errors.rate's change from each side's own interval at 1 − α/2 (over windows, so bursts
+    count), ends combined: valid at `confidence` by Bonferroni, and never zero-width when
     neither side failed (a bootstrap of no failures would say "+0pp exactly")."""
-    each = Reading(1.0 - (1.0 - confidence) / 2.0, latency_of)
-    base, cand = (
-        load_intervals(records[s], each, ["errors.rate"])["errors.rate"] for s in SIDES_AB
-    )
+    each = 1.0 - (1.0 - confidence) / 2.0
+    base, cand = (side_errors(records[s], each) for s in SIDES_AB)
+    n, method = cand.n + base.n, "bonferroni-windows"
     absolute = Interval(
-        cand.value - base.value,
-        cand.low - base.high,
-        cand.high - base.low,
-        confidence,
-        cand.n + base.n,
-        "bonferroni-windows",
+        cand.value - base.value, cand.low - base.high, cand.high - base.low, confidence, n, method
     )
+    relative = Interval(math.nan, -math.inf, math.inf, confidence, n, method)
     if base.value > 0 and base.low > 0:
-        relative = Interval(
-            cand.value / base.value - 1.0,
-            cand.low / base.high - 1.0,
-            cand.high / base.low - 1.0,
-            confidence,
-            cand.n + base.n,
-            "bonferroni-windows",
-        )
-    else:
-        relative = Interval(math.nan, -math.inf, math.inf, confidence, cand.n, "bonferroni-windows")
+        ratio = (cand.value / base.value, cand.low / base.high, cand.high / base.low)
+        relative = Interval(*(x - 1.0 for x in ratio), confidence, n, method)
     return Delta("errors.rate", base.value, cand.value, absolute, relative)
 
 
