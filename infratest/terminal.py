@@ -7,28 +7,49 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from infratest.results.view import request_counts_text, stopping_text
-from infratest.units import format_quantity
-from infratest.verdict import Check, Verdict, describe_interval
+from infratest.units import format_change, format_quantity
+from infratest.verdict import Check, Verdict, describe_change, describe_interval
 
 if TYPE_CHECKING:
     from infratest.execution import AssumptionResult
     from infratest.workloads.live import LiveStatus
 
 
+def _figure(check: Check, value: float) -> str:
+    """A value in the metric's units, or a signed change ('+16%', '+4.1ms', '+1.9pp')."""
+    change = check.condition.change
+    if change is not None:
+        return format_change(value, change, check.dimension)
+    return format_quantity(value, check.dimension)
+
+
 def _measured(check: Check) -> tuple[str, str]:
     if check.interval is None or math.isnan(check.interval.value):
         return "n/a", ""
-    value = format_quantity(check.interval.value, check.dimension)
+    value = _figure(check, check.interval.value)
     if check.interval.method == "exact":
         return value, "exact"
-    low = format_quantity(check.interval.low, check.dimension)
-    high = format_quantity(check.interval.high, check.dimension)
-    return value, f"{low}..{high}"
+    return value, f"{_figure(check, check.interval.low)}..{_figure(check, check.interval.high)}"
+
+
+def _baseline(check: Check) -> str:
+    """'24.1ms' for a change (the baseline's value it is taken from), '' otherwise."""
+    if check.condition.change is None or check.baseline is None:
+        return ""
+    return format_quantity(check.baseline, check.dimension)
 
 
 def check_summary(check: Check) -> str:
-    """'pass: 41.2ms (95% CI 39.8ms..43.1ms) < 200ms' — one check on one line."""
-    shown = describe_interval(check.interval, check.dimension) if check.interval else "n/a"
+    """'pass: 41.2ms (95% CI 39.8ms..43.1ms) < 200ms' — one check on one line; a change reads
+    'fail: +16% (95% CI +12%..+23.9%) vs baseline 24.1ms <= +10%'."""
+    if check.interval is None:
+        return f"{check.verdict.value}: n/a {check.condition_text}"
+    change, baseline = check.condition.change, _baseline(check)
+    if change is None:
+        shown = describe_interval(check.interval, check.dimension)
+    else:
+        shown = describe_change(check.interval, change, check.dimension)
+    shown += f" vs baseline {baseline}" if baseline else ""
     return f"{check.verdict.value}: {shown} {check.condition_text}"
 
 
@@ -48,10 +69,13 @@ def failure_table(result: AssumptionResult) -> str:
         f"{assumption.name} ({result.scenario.path}:{assumption.line}): "
         f"{outcome.verdict.value.upper()}"
     )
-    rows = [["metric", "condition", "measured", confidence, "verdict"]]
+    rows = [["metric", "condition", "measured", confidence, "baseline", "verdict"]]
     for check in outcome.checks:
         value, interval = _measured(check)
-        rows.append([check.metric, check.condition_text, value, interval, check.verdict.value])
+        cells = [check.condition_text, value, interval, _baseline(check), check.verdict.value]
+        rows.append([check.metric, *cells])
+    if not any(row[4] for row in rows[1:]):
+        rows = [row[:4] + row[5:] for row in rows]  # no changes: no baseline column
     lines = [header, *_table(rows), f"reason: {outcome.reason}"]
     entry = result.to_dict()
     counts = request_counts_text(entry)
@@ -64,10 +88,17 @@ def failure_table(result: AssumptionResult) -> str:
     return "\n".join(lines)
 
 
+def _summary_figure(check: Check) -> str:
+    """'latency.p95 41.2ms', or 'latency.p95 +16% vs baseline 24.1ms' for a change."""
+    baseline = _baseline(check)
+    shown = f"{check.metric} {_measured(check)[0]}"
+    return f"{shown} vs baseline {baseline}" if baseline else shown
+
+
 def summary_line(result: AssumptionResult) -> str:
     """One line per assumption for the end-of-run summary."""
     verdict = result.outcome.verdict
-    figures = "; ".join(f"{c.metric} {_measured(c)[0]}" for c in result.outcome.checks)
+    figures = "; ".join(_summary_figure(c) for c in result.outcome.checks)
     if verdict == Verdict.ERROR:
         figures = result.outcome.reason
     stopping = result.measurements.stopping

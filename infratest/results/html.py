@@ -5,17 +5,20 @@ targets answered, and a report must never run what a target sent."""
 
 from __future__ import annotations
 
-import base64
-import html
 from typing import Any
 
+from infratest.results.html_compare import compare_section
+from infratest.results.html_markup import badge as _badge
+from infratest.results.html_markup import e as _e
+from infratest.results.html_markup import plots_block
+from infratest.results.html_markup import table as _table
 from infratest.results.plots import load_steps, plots_for, series, step_axis
 from infratest.results.view import (
-    VERDICTS,
     Entry,
     capacity_facts,
     check_headroom,
     check_line,
+    check_measured_text,
     checks,
     condition_text,
     counts_text,
@@ -54,26 +57,9 @@ margin:16px 0}
 figure{margin:0;flex:0 1 calc(50% - 6px);min-width:320px}figure img{width:100%;height:auto;
 border:1px solid #d0d7de}
 code{font-size:12px;white-space:nowrap}code.long{white-space:normal;word-break:break-all}
+.compare{border-top:1px solid #d0d7de;margin-top:12px}.compare h4{margin:12px 0 4px;font-size:15px}
+.baseline-side{color:#4c72b0;font-weight:600}.candidate-side{color:#dd8452;font-weight:600}
 """
-
-KNOWN = set(VERDICTS)
-
-
-def _e(text: Any) -> str:
-    return html.escape("" if text is None else str(text))
-
-
-def _badge(verdict: Any, extra: str = "") -> str:
-    word = str(verdict or "error").lower()
-    kind = word if word in KNOWN else "other"
-    return f'<span class="badge {kind}{extra}">{_e(word.upper())}</span>'
-
-
-def _table(head: list[str], rows: list[list[str]]) -> str:
-    """A table from already-escaped cells."""
-    top = "".join(f"<th>{cell}</th>" for cell in head)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{top}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _header(doc: dict[str, Any]) -> str:
@@ -123,7 +109,7 @@ def _checks_table(entry: Entry) -> str:
             [
                 f"<code>{_e(metric)}</code>",
                 _e(condition_text(check)),
-                _e(measured_text(metric, check)),
+                _e(check_measured_text(check)),
                 _e(headroom_text(check_headroom(check))),
                 _badge(check.get("verdict")),
                 _e(check.get("reason")),
@@ -197,12 +183,7 @@ def _notes(entry: Entry) -> str:
 
 
 def _plots(entry: Entry) -> str:
-    figures = []
-    for title, png in plots_for(entry):
-        data = base64.b64encode(png).decode("ascii")
-        image = f'<img src="data:image/png;base64,{data}" alt="{_e(title)}">'
-        figures.append(f"<figure>{image}</figure>")  # the plot carries its own title
-    return f'<div class="plots">{"".join(figures)}</div>' if figures else ""
+    return plots_block(plots_for(entry))
 
 
 def _where(entry: Entry) -> str:
@@ -222,7 +203,7 @@ def _assumption(entry: Entry, index: int) -> str:
     title = f"{_badge(entry.get('verdict'))} {_e(entry.get('id', '?'))}"
     parts = [f'<div class="assumption" id="a{index}"><h3>{title}</h3>', _where(entry)]
     parts.append(f'<p class="reason">{_e(entry.get("reason") or "")}</p>')
-    parts += [_checks_table(entry), _error_kinds(entry), _notes(entry)]
+    parts += [_checks_table(entry), compare_section(entry), _error_kinds(entry), _notes(entry)]
     parts += [_plots(entry), _steps_table(entry), _metrics_table(entry), "</div>"]
     return "".join(parts)
 

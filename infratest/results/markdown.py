@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from infratest.results.compare_view import compare_rows, is_compare, predictions_facts, targets
 from infratest.results.view import (
     capacity_facts,
     check_line,
@@ -75,6 +76,34 @@ def _capacity_section(doc: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
+def _compare_table(entry: dict[str, Any]) -> list[str]:
+    rows = ["| Metric | Baseline | Candidate | Change | Check |", "| --- | --- | --- | --- | --- |"]
+    found = compare_rows(entry)
+    for row in [r for r in found if r.check] or found:  # a CI summary shows what was checked
+        verdict = str(row.check.get("verdict", "")).upper() if row.check else ""
+        check = f"{verdict} {row.condition}".strip()
+        cells = (row.metric, row.baseline, row.candidate, row.change, check)
+        rows.append("| " + " | ".join(md(cell) for cell in cells) + " |")
+    return rows if len(rows) > 2 else []
+
+
+def _compare_section(doc: dict[str, Any]) -> str:
+    found = [e for e in entries(doc) if is_compare(e)]
+    if not found:
+        return ""
+    parts = ["### Baseline vs candidate"]
+    for entry in found:
+        base, cand = targets(entry)
+        lines = [f"**{md(entry.get('id', '?'))}**: {md(cand)} against {md(base)}", ""]
+        lines += _compare_table(entry)
+        facts = predictions_facts(entry)
+        if facts:
+            said = "; ".join(f"{fact.label.lower()} {fact.value}" for fact in facts)
+            lines += ["", f"Predictions: {md(said)}"]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
 def _reasons(doc: dict[str, Any]) -> str:
     lines = []
     for entry in entries(doc):
@@ -102,6 +131,7 @@ def _provenance(doc: dict[str, Any]) -> str:
 
 def render_markdown(doc: dict[str, Any]) -> str:
     """The whole summary; sections without data are left out."""
-    parts = [_heading(doc), _verdict_table(doc), _capacity_section(doc), _reasons(doc)]
+    parts = [_heading(doc), _verdict_table(doc), _capacity_section(doc), _compare_section(doc)]
+    parts.append(_reasons(doc))
     parts.append(_provenance(doc))
     return "\n\n".join(part for part in parts if part) + "\n"

@@ -70,7 +70,8 @@ def _rows(value: Any) -> list[dict[str, Any]]:
     return [row for row in value if isinstance(row, dict)] if isinstance(value, list) else []
 
 
-def _figure(title: str) -> tuple[Figure, Axes]:
+def new_figure(title: str) -> tuple[Figure, Axes]:
+    """One titled, gridded plot of the reports' size."""
     fig = Figure(figsize=(7.5, 3.4), dpi=100, layout="constrained")
     ax = fig.subplots()
     ax.set_title(title, fontsize=11)
@@ -78,13 +79,15 @@ def _figure(title: str) -> tuple[Figure, Axes]:
     return fig, ax
 
 
-def _png(fig: Figure) -> bytes:
+def png_bytes(fig: Figure) -> bytes:
+    """The figure as PNG."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()
 
 
-def _legend(ax: Axes, *others: Axes) -> None:
+def legend(ax: Axes, *others: Axes) -> None:
+    """One legend for an axis and its twins, when anything is labelled."""
     handles, labels = ax.get_legend_handles_labels()
     for other in others:
         more = other.get_legend_handles_labels()
@@ -100,7 +103,7 @@ def latency_over_time(entry: Entry) -> bytes | None:
     if not any(_any(values) for values in columns.values()):
         return None
     t = _column(rows, "t")
-    fig, ax = _figure("Latency per second")
+    fig, ax = new_figure("Latency per second")
     for key, color in PERCENTILE_STYLE:
         ax.plot(t, columns[key], color=color, label=key, linewidth=1.4)
     ax.set_xlabel("time (s)")
@@ -112,10 +115,10 @@ def latency_over_time(entry: Entry) -> bytes | None:
         twin.step(t, users, where="post", color=GREY, linestyle="--", label="users")
         twin.set_ylabel("users")
         twin.set_ylim(bottom=0)
-        _legend(ax, twin)
+        legend(ax, twin)
     else:
-        _legend(ax)
-    return _png(fig)
+        legend(ax)
+    return png_bytes(fig)
 
 
 @dataclass(frozen=True)
@@ -183,7 +186,7 @@ def latency_vs_load(entry: Entry) -> bytes | None:
         return None
     axis = step_axis(steps)
     users = _column(steps, axis.key)
-    fig, ax = _figure(f"Latency against load ({kind})")
+    fig, ax = new_figure(f"Latency against load ({kind})")
     for key, color in PERCENTILE_STYLE:
         if _any(columns[key]):
             ax.plot(users, columns[key], marker="o", color=color, label=key, markersize=3)
@@ -195,8 +198,8 @@ def latency_vs_load(entry: Entry) -> bytes | None:
     ax.set_xlabel(axis.title)
     ax.set_ylabel("latency (ms)")
     ax.set_ylim(bottom=0)
-    _legend(ax)
-    return _png(fig)
+    legend(ax)
+    return png_bytes(fig)
 
 
 def usl_curve(usl: Any, users: np.ndarray) -> np.ndarray | None:
@@ -237,7 +240,7 @@ def throughput_vs_load(entry: Entry) -> bytes | None:
     users, y = _column(steps, axis.key), _column(steps, "throughput")
     if not _any(y):
         return None
-    fig, ax = _figure(f"Throughput against {axis.title} ({kind})")
+    fig, ax = new_figure(f"Throughput against {axis.title} ({kind})")
     ax.errorbar(users, y, yerr=_error_bars(steps, y), fmt="o", capsize=3, label="measured")
     _mark_slo(ax, steps, users, y)
     usl = series(entry, "sweep").get("usl")
@@ -251,8 +254,8 @@ def throughput_vs_load(entry: Entry) -> bytes | None:
     ax.set_xlabel(axis.title)
     ax.set_ylabel("throughput (1/s)")
     ax.set_ylim(bottom=0)
-    _legend(ax)
-    return _png(fig)
+    legend(ax)
+    return png_bytes(fig)
 
 
 def _steady(probe: dict[str, Any], t: np.ndarray) -> np.ndarray:
@@ -284,7 +287,7 @@ def rss_over_time(entry: Entry) -> bytes | None:
     t, rss = _array(probe.get("t")), _array(probe.get("rss"))
     if t.size == 0 or t.size != rss.size or not _any(rss):
         return None
-    fig, ax = _figure("Resident memory (RSS)")
+    fig, ax = new_figure("Resident memory (RSS)")
     _shade_warmup(ax, probe, t)
     ax.plot(t, rss / 1e6, color="#4c72b0", label="RSS", linewidth=1.2)
     line = _growth_line(entry, _steady(probe, t), t, rss)
@@ -294,8 +297,8 @@ def rss_over_time(entry: Entry) -> bytes | None:
         ax.plot(line[0], line[1] / 1e6, color="#c44e52", linestyle="--", label=label)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("RSS (MB)")
-    _legend(ax)
-    return _png(fig)
+    legend(ax)
+    return png_bytes(fig)
 
 
 def _probe_column(probe: dict[str, Any], key: str, size: int) -> np.ndarray | None:
@@ -311,7 +314,7 @@ def cpu_over_time(entry: Entry) -> bytes | None:
     host = _probe_column(probe, "host_cpu", t.size)
     if t.size == 0 or (process is None and host is None):
         return None
-    fig, ax = _figure("CPU")
+    fig, ax = new_figure("CPU")
     _shade_warmup(ax, probe, t)
     if process is not None:
         ax.plot(t, process * 100, color="#dd8452", label="process (% of one core)")
@@ -320,8 +323,8 @@ def cpu_over_time(entry: Entry) -> bytes | None:
     ax.set_xlabel("time (s)")
     ax.set_ylabel("CPU (%)")
     ax.set_ylim(bottom=0)
-    _legend(ax)
-    return _png(fig)
+    legend(ax)
+    return png_bytes(fig)
 
 
 COLD_PHASES = (
@@ -337,14 +340,14 @@ def cold_start_phases(entry: Entry) -> bytes | None:
     columns = [_column(runs, key) for key, _, _ in COLD_PHASES]
     if not any(_any(c) for c in columns):
         return None
-    fig, ax = _figure("Cold start phases (from launch)")
+    fig, ax = new_figure("Cold start phases (from launch)")
     x, width = np.arange(len(runs)), 0.8 / len(COLD_PHASES)
     for i, ((_, label, color), values) in enumerate(zip(COLD_PHASES, columns, strict=True)):
         ax.bar(x + (i - 1) * width, np.nan_to_num(values), width, label=label, color=color)
     ax.set_xticks(x, [f"run {i + 1}" for i in x])
     ax.set_ylabel("seconds since launch")
-    _legend(ax)
-    return _png(fig)
+    legend(ax)
+    return png_bytes(fig)
 
 
 SAMPLE_UNITS = (("_s", 1e3, "ms"), ("_Bps", 1e-6, "MB/s"))
@@ -377,7 +380,7 @@ def sample_histograms(entry: Entry) -> bytes | None:
         ax.set_xlabel(unit)
         ax.grid(True, alpha=0.3)
     axes[0].set_ylabel("samples")
-    return _png(fig)
+    return png_bytes(fig)
 
 
 PLOTS: tuple[tuple[str, PlotFunction], ...] = (

@@ -21,7 +21,13 @@ from infratest.results.plots import (
     series,
     step_axis,
 )
-from infratest.units import Dimension, QuantityError, format_quantity, parse_condition
+from infratest.units import (
+    Dimension,
+    QuantityError,
+    format_change,
+    format_quantity,
+    parse_condition,
+)
 
 Entry = dict[str, Any]
 VERDICTS = ("pass", "fail", "inconclusive", "error")
@@ -131,31 +137,66 @@ def request_counts_text(entry: Entry) -> str:
     )
 
 
+def dimension(metric: str) -> Dimension:
+    """The metric's dimension; unknown metrics are bare numbers."""
+    return METRICS[metric].dimension if metric in METRICS else Dimension.NUMBER
+
+
 def quantity(metric: str, value: Any) -> str:
     """An SI value of `metric` in human units; null is 'n/a'."""
     figure = number(value)
     if math.isnan(figure):
         return "n/a"
-    dimension = METRICS[metric].dimension if metric in METRICS else Dimension.NUMBER
-    return format_quantity(figure, dimension)
+    return format_quantity(figure, dimension(metric))
+
+
+def change_of(figure: Entry) -> str | None:
+    """'relative' or 'absolute' when a check's figures are a change from the baseline."""
+    change = figure.get("change")
+    return change if change in ("relative", "absolute") else None
+
+
+def figure_text(metric: str, value: Any, change: str | None = None) -> str:
+    """A value of `metric`, or a signed change of it ('+16%', '+4.11ms', '+1.91pp')."""
+    if change is None:
+        return quantity(metric, value)
+    return format_change(number(value), change, dimension(metric))
 
 
 def condition_text(check: Entry) -> str:
-    """'< 200ms'; a null bound is an infinite one."""
+    """'< 200ms' ('<= +10%' for a change); a null bound is an infinite one."""
     bound = check.get("bound")
-    shown = "∞" if bound is None else quantity(str(check.get("metric")), bound)
+    metric = str(check.get("metric"))
+    shown = "∞" if bound is None else figure_text(metric, bound, change_of(check))
     return f"{check.get('op', '?')} {shown}"
 
 
 def measured_text(metric: str, figure: Entry) -> str:
-    """'41.2ms (95% CI 39.8ms..43.1ms)', just the value when there is no interval."""
-    value = quantity(metric, figure.get("value"))
+    """'41.2ms (95% CI 39.8ms..43.1ms)', just the value when there is no interval; a change
+    reads '+16% (95% CI +12%..+23.9%)'."""
+    change = change_of(figure)
+    value = figure_text(metric, figure.get("value"), change)
     low, high = figure.get("ci_low"), figure.get("ci_high")
     if value == "n/a" or low is None or high is None or low == high:
         return value
     confidence = number(figure.get("confidence"))
     level = f"{confidence:.0%} CI" if math.isfinite(confidence) else "CI"
-    return f"{value} ({level} {quantity(metric, low)}..{quantity(metric, high)})"
+    shown = [figure_text(metric, x, change) for x in (low, high)]
+    return f"{value} ({level} {shown[0]}..{shown[1]})"
+
+
+def baseline_text(check: Entry) -> str:
+    """'vs baseline 24.1ms' for a change, '' for a check on the metric's own value."""
+    if change_of(check) is None:
+        return ""
+    return f"vs baseline {quantity(str(check.get('metric')), check.get('baseline'))}"
+
+
+def check_measured_text(check: Entry) -> str:
+    """What a check measured, with the baseline a change was taken from."""
+    measured = measured_text(str(check.get("metric", "?")), check)
+    extra = baseline_text(check)
+    return f"{measured} {extra}" if extra else measured
 
 
 def headroom_of(value: Any, op: Any, bound: Any) -> float | None:
@@ -178,13 +219,23 @@ def headroom_text(percent: float | None) -> str:
 
 
 def check_headroom(check: Entry) -> float | None:
-    """Headroom of one check's point estimate against its bound."""
+    """Headroom of one check's point estimate against its bound. None for a change: a share
+    of an allowed change ('-60% of +10%') reads as a change itself and misleads."""
+    if change_of(check) is not None:
+        return None
     return headroom_of(check.get("value"), check.get("op"), check.get("bound"))
 
 
+VERDICT_WORDS = {"pass": "meets", "fail": "misses", "inconclusive": "straddles"}
+
+
 def check_line(check: Entry) -> str:
-    """'latency.p95 41.2ms vs < 200ms (headroom +79%)' — the key figure of one check."""
+    """'latency.p95 41.2ms vs < 200ms (headroom +79%)' — the key figure of one check; a change
+    reads 'latency.p95 +16% (95% CI +12%..+23.9%) vs baseline 24.1ms misses <= +10%'."""
     metric = str(check.get("metric", "?"))
+    if change_of(check) is not None:
+        word = VERDICT_WORDS.get(str(check.get("verdict")), "against")
+        return f"{metric} {check_measured_text(check)} {word} {condition_text(check)}"
     line = f"{metric} {quantity(metric, check.get('value'))} vs {condition_text(check)}"
     room = check_headroom(check)
     return line if room is None else f"{line} (headroom {headroom_text(room)})"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from infratest.results.render import write_reports
-from tests.unit.test_reports import EXPECTED_PLOTS, synthetic_document
+from tests.unit.test_reports import EXPECTED_PLOTS, compare_document, synthetic_document
 
 TIMEOUT_S = 60
 FLAGS = [
@@ -84,4 +84,24 @@ def test_report_dom_in_headless_chromium(report: Path, tmp_path: Path) -> None:
     assert dom.count('src="data:image/png;base64,') == sum(EXPECTED_PLOTS.values())
     assert "Provenance" in dom and "Capacity" in dom
     assert "<script" not in dom.lower()
+    assert _page_errors(done.stderr) == []
+
+
+def test_compare_section_in_headless_chromium(tmp_path: Path) -> None:
+    """The recorded compare run (one answer is hostile markup): the section renders, its two
+    plots are images, and the answer is text, not an element."""
+    browser = _chromium()
+    path = tmp_path / "compare.html"
+    write_reports(compare_document(), str(path), None)
+    done = _run(browser, tmp_path / "profile", "--dump-dom", path.as_uri())
+    assert done.returncode == 0, done.stderr[-2000:]
+    dom = done.stdout
+    section = dom[dom.index('<section class="compare">') :].split("</section>")[0]
+    assert "Baseline vs candidate" in section
+    assert section.count('src="data:image/png;base64,') == 2
+    assert "+16% (95% CI +12%..+23.9%)" in section
+    escaped = "&lt;img src=x onerror=alert(1)&gt;"
+    assert escaped in section
+    assert "onerror" not in dom.replace(escaped, "")  # the answer did not become an element
+    assert dom.count("<img") == 5  # the two comparison plots, latency, RSS and CPU
     assert _page_errors(done.stderr) == []

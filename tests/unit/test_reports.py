@@ -5,6 +5,7 @@ series never break rendering."""
 from __future__ import annotations
 
 import copy
+import json
 import math
 import re
 from html.parser import HTMLParser
@@ -13,11 +14,11 @@ from typing import Any, ClassVar
 
 import pytest
 
-from infratest.results import plots
+from infratest.results import compare_plots, plots
 from infratest.results.html import render_html
 from infratest.results.markdown import render_markdown
 from infratest.results.render import write_reports
-from infratest.results.view import check_headroom
+from infratest.results.view import check_headroom, check_line
 
 IMG = '<img src="data:image/png;base64,'
 HOSTILE = "server said <script>alert('x')</script> | & more"
@@ -436,3 +437,147 @@ def test_write_reports_writes_both_files_atomically(doc: dict[str, Any], tmp_pat
     assert md_path.read_text(encoding="utf-8").startswith("## infratest:")
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["out", "report.html", "summary.md"]
     write_reports(doc, None, None)  # nothing asked, nothing written
+
+
+# --- rollout comparison (`compare:`): a real results document from a compare run ---
+
+COMPARE_FIXTURE = Path(__file__).parent.parent / "fixtures" / "compare-results.json"
+HOSTILE_ANSWER = '<img src=x onerror=alert(1)> & "quoted"'
+
+
+def compare_document() -> dict[str, Any]:
+    """The recorded compare run, with one disagreement answering hostile markup."""
+    doc = json.loads(COMPARE_FIXTURE.read_text(encoding="utf-8"))
+    found = doc["assumptions"][0]["series"]["predictions"]["disagreements"]
+    found[0]["candidate"] = HOSTILE_ANSWER
+    return doc
+
+
+@pytest.fixture(scope="module")
+def compare_doc() -> dict[str, Any]:
+    return compare_document()
+
+
+@pytest.fixture(scope="module")
+def compare_page(compare_doc: dict[str, Any]) -> str:
+    return render_html(compare_doc)
+
+
+def _section(page: str) -> str:
+    start = page.index('<section class="compare">')
+    return page[start : page.index("</section>", start)]
+
+
+def test_html_compare_section_side_by_side(compare_page: str) -> None:
+    section = _section(compare_page)
+    assert "<h4>Baseline vs candidate</h4>" in section
+    assert "4 rounds of 1 s: A B B A A B B A" in section
+    row = section.split("<code>latency.p95</code>")[1].split("</tr>")[0]
+    assert "24.1ms (95% CI 22.8ms..24.9ms)" in row  # baseline
+    assert "27.9ms (95% CI 27.3ms..28.5ms)" in row  # candidate
+    assert "+16% (95% CI +12%..+23.9%)" in row  # the change the check decided on
+    assert '<span class="badge fail">FAIL</span> &lt;= +10%' in row
+    errors = section.split("<code>errors.rate</code>")[1].split("</tr>")[0]
+    assert "+1.91pp (95% CI -0.253pp..+4.11pp)" in errors and "INCONCLUSIVE" in errors
+    p99 = section.split("<code>latency.p99</code>")[1].split("</tr>")[0]
+    assert "&lt; 1s (candidate&#x27;s own)" in p99
+
+
+def test_html_compare_plots_and_blocks(compare_page: str, compare_doc: dict[str, Any]) -> None:
+    section = _section(compare_page)
+    assert section.count(IMG) == 2
+    assert 'alt="Latency distribution: baseline vs candidate"' in section
+    assert 'alt="Latency per block"' in section
+    entry = compare_doc["assumptions"][0]
+    assert compare_page.count(IMG) == 2 + len(plots.plots_for(entry))
+    blocks = section.split("<summary>Blocks (8)</summary>")[1].split("</table>")[0]
+    assert blocks.count("<tr>") == 9  # header and 8 blocks
+    assert blocks.count('class="candidate-side"') == 4
+    assert blocks.count('class="baseline-side"') == 4
+    for title, draw in compare_plots.COMPARE_PLOTS:
+        png = draw(entry)
+        assert png is not None and png.startswith(b"\x89PNG"), title
+
+
+def test_html_predictions_escape_answers(compare_page: str) -> None:
+    section = _section(compare_page)
+    assert "<td>287 of 300</td>" in section
+    assert "95.7% (95% CI 93.2%..97.4%)" in section
+    assert "candidate: HTTP 500 ×6" in section
+    assert "First 13 inputs answered differently" in section
+    assert "<img src=x" not in compare_page
+    assert "&lt;img src=x onerror=alert(1)&gt; &amp; &quot;quoted&quot;" in section
+    assert "{&quot;id&quot;: 18}" in section
+
+
+def test_html_check_table_formats_changes(compare_page: str) -> None:
+    checks_table = compare_page.split('<section class="compare">')[0].split("<tbody>")[-1]
+    p95 = checks_table.split("<code>latency.p95</code>")[1].split("</tr>")[0]
+    assert "<td>&lt;= +10%</td>" in p95
+    assert "+16% (95% CI +12%..+23.9%) vs baseline 24.1ms" in p95
+    assert "160ms" not in p95 and "100ms" not in p95  # not a duration
+    p50 = checks_table.split("<code>latency.p50</code>")[1].split("</tr>")[0]
+    assert "<td>&lt;= +5ms</td>" in p50 and "+4.11ms (95% CI +3.83ms..+4.36ms)" in p50
+    assert "<td>n/a</td>" in p50  # no headroom for a change
+    rss = checks_table.split("<code>process.rss.peak</code>")[1].split("</tr>")[0]
+    assert "-0.0696% vs baseline 23.5MB" in rss and "&lt;= +20%" in rss
+
+
+def test_markdown_formats_changes(compare_doc: dict[str, Any]) -> None:
+    text = render_markdown(compare_doc)
+    assert "latency.p95 +16% (95% CI +12%..+23.9%) vs baseline 24.1ms misses <= +10%" in text
+    assert "errors.rate +1.91pp (95% CI -0.253pp..+4.11pp) vs baseline 0% straddles <= +1pp" in text
+    assert "latency.p99 29.5ms vs < 1s (headroom +97%)" in text  # unsigned: its own value
+    section = text.split("### Baseline vs candidate")[1].split("###")[0]
+    assert "| latency.p95 | 24.1ms (95% CI 22.8ms..24.9ms) | 27.9ms" in section
+    assert "| +16% (95% CI +12%..+23.9%) | FAIL <= +10% |" in section
+    assert "latency.p90" not in section  # the CI summary lists checked metrics only
+    assert "inputs agreed 287 of 300" in section
+    assert "<img" not in text
+
+
+def test_check_line_words_a_change() -> None:
+    check = {"metric": "latency.p95", "op": "<=", "bound": 0.1, "change": "relative"}
+    check |= {"baseline": 0.0241, "value": 0.16, "ci_low": 0.12, "ci_high": 0.24}
+    check |= {"confidence": 0.95, "verdict": "fail"}
+    assert check_line(check) == (
+        "latency.p95 +16% (95% CI +12%..+24%) vs baseline 24.1ms misses <= +10%"
+    )
+    assert check_headroom(check) is None
+    points = check | {"metric": "errors.rate", "change": "absolute", "bound": 0.01}
+    assert check_line(points | {"verdict": "pass"}).endswith("meets <= +1pp")
+
+
+def _without_compare_data(doc: dict[str, Any], variant: int) -> dict[str, Any]:
+    bare = copy.deepcopy(doc)
+    entry = bare["assumptions"][0]
+    compare, predictions = entry["series"]["compare"], entry["series"]["predictions"]
+    if variant == 0:
+        compare.pop("cdf"), compare.pop("blocks"), entry["series"].pop("predictions")
+    elif variant == 1:
+        compare["cdf"] = {"baseline": [[0, 0.5], ["x", None], [1]], "candidate": None}
+        compare["blocks"] = [None, {"side": "candidate"}, {"block": "?", "p50_s": None}]
+        compare["order"], compare["requests"] = "ABBA", {"baseline": None}
+    elif variant == 2:
+        entry["baseline"] = {"changes": {"latency.p95": None, "errors.rate": {"absolute": 5}}}
+        predictions["disagreements"] = [None, {"index": 1}, "text"]
+        predictions["problems"] = ["not", "a", "dict"]
+    else:
+        entry.pop("baseline")
+        entry["series"] = {"compare": {"blocks": "none"}, "predictions": {"compared": None}}
+        for check in entry["checks"]:
+            check.update(value=None, ci_low=None, ci_high=None, baseline=None)
+    return bare
+
+
+@pytest.mark.parametrize("variant", range(4))
+def test_missing_or_partial_compare_data_does_not_raise(
+    compare_doc: dict[str, Any], variant: int
+) -> None:
+    bare = _without_compare_data(compare_doc, variant)
+    page = render_html(bare)
+    assert "Baseline vs candidate" in page
+    assert "### Baseline vs candidate" in render_markdown(bare)
+    parser = _Structure()
+    parser.feed(page)
+    assert parser.problems == [] and parser.stack == []
