@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from infratest import deltas
 from infratest.deltas import DELTA_METRICS, SideSample, delta_intervals
 from tests.support.abba import Layout, Scenario, abba, sequential, simulate_pair
 
@@ -188,3 +189,25 @@ def test_intervals_contain_the_point_value(pair: tuple, confidence: float, seed:
             if not math.isnan(iv.value):
                 assert iv.low <= iv.value <= iv.high
                 assert iv.method == "window-bootstrap" and iv.confidence == confidence
+
+
+def test_point_values_match_the_windows_quantile_and_rebinning_moves_bounds_little(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Point quantiles are numpy's 'linear' quantile of the expanded sample (as
+    infratest.anytime computes it for LatencyWindows); past MAX_EXACT_GRID distinct values
+    the resamples run on 0.2% log cells, which may move a bound by about one cell."""
+    rng = np.random.default_rng(23)
+    a, b = simulate_pair(rng, abba(WINDOWS, 4), Scenario(candidate_factor=1.1))
+    assert deltas._Grid.of((a, b)).keys is not None  # both sides' values: the log grid
+    rebinned = delta_intervals(a, b, CONFIDENCE, resamples=400)
+    for side, point in ((a, "baseline"), (b, "candidate")):
+        sample = np.repeat(np.concatenate(side.latency_values), np.concatenate(side.latency_counts))
+        for m, q in deltas.QUANTILES.items():
+            assert getattr(rebinned[m], point) == pytest.approx(np.quantile(sample, q), rel=1e-12)
+    monkeypatch.setattr(deltas, "MAX_EXACT_GRID", 10**9)
+    exact = delta_intervals(a, b, CONFIDENCE, resamples=400)
+    for m in deltas.QUANTILES:
+        for end in ("low", "high"):
+            got, want = getattr(rebinned[m].relative, end), getattr(exact[m].relative, end)
+            assert got == pytest.approx(want, abs=0.005), (m, end)
