@@ -14,7 +14,10 @@ measured with the same rule.
 
     python benchmarks/compare_power.py [--runs 200] [--quick] [--workers 2]
 
-Pure simulation (no I/O, no network); seeded, so figures repeat. Always exits 0.
+4. the same rule on real loopback servers through infratest's own runner (`--real-runs`):
+   identical 50 ms servers, and candidates 10% and 20% slower.
+
+The simulation is seeded, so its figures repeat; the real pairs are measured. Always exits 0.
 """
 
 from __future__ import annotations
@@ -138,17 +141,58 @@ def _power_rows(pool: ProcessPoolExecutor, runs: int) -> None:
         print(f"smallest p95 regression detected with {POWER_GOAL:.0%} power, {name}: {shown}")
 
 
+REAL_PAIRS = {  # name: (baseline flags, candidate flags) of tests/support/behaviour_server.py
+    "identical, 50 ms": (("--delay", "0.05"), ("--delay", "0.05")),
+    "+10%, 50 vs 55 ms": (("--delay", "0.05"), ("--delay", "0.055")),
+    "+20%, 50 vs 60 ms": (("--delay", "0.05"), ("--delay", "0.06")),
+}
+
+
+def _real_rows(runs: int) -> None:
+    """The same rule on real servers: `compare` through infratest's runner, 30 s at 100/s."""
+    import tempfile
+
+    from infratest.execution import Runner
+    from tests.support.assumptions import pair_config, run_assumption
+
+    print(f"\n4. real loopback servers, {runs} runs each: rate 100/s for {SECONDS} s, R={ROUNDS}")
+    print(f"{'pair':<22}{'flagged':>9}  relative p95 change per run (95% one-sided bounds)")
+    assumption = (
+        f"load: {{rate: 100/s, duration: {SECONDS}s, requests: [GET /work]}}\n"
+        f"compare: {{candidate: cand, rounds: {ROUNDS}}}\nexpect: {{latency.p95: <= +0%}}\n"
+    )
+    for name, (base, cand) in REAL_PAIRS.items():
+        with tempfile.TemporaryDirectory() as folder:
+            config = pair_config(Path(folder), base, cand)
+            runner = Runner(config)
+            try:
+                deltas = [
+                    run_assumption(Path(folder), config, assumption, runner=runner)
+                    .measurements.changes["latency.p95"]
+                    .relative
+                    for _ in range(runs)
+                ]
+            finally:
+                runner.close()
+        flagged = sum(d.low > 0 for d in deltas)
+        shown = ", ".join(f"{d.value:+.1%} [{d.low:+.1%}, {d.high:+.1%}]" for d in deltas)
+        print(f"{name:<22}{flagged:>5}/{runs:<3}  {shown}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200, help="runs per grid point")
     parser.add_argument("--quick", action="store_true", help="50 runs per grid point")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--real-runs", type=int, default=3, help="runs per real pair (0: none)")
     args = parser.parse_args()
     runs = 50 if args.quick else args.runs
     print(f"{SECONDS} s at 100 req/s, {CONFIDENCE:.0%} one-sided bounds, 2000 resamples")
     with ProcessPoolExecutor(max_workers=max(1, args.workers)) as pool:
         _false_rows(pool, 2 * runs)
         _power_rows(pool, runs)
+    if args.real_runs > 0:
+        _real_rows(args.real_runs)
     return 0
 
 
