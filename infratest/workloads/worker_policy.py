@@ -27,10 +27,11 @@ class WorkerPolicy:
     def refusal(self, plan: LoadPlan) -> str | None:
         """Why this worker will not run `plan`, or None when it will. Names the host and the
         limit only: a plan's headers may hold secrets."""
-        try:
-            check_allowed(plan.host, self.allow_hosts)
-        except HostNotAllowed as exc:
-            return f"its config refuses the target: {exc}"
+        for host in (plan.host, *plan.compare_hosts):  # a compare sends to both
+            try:
+                check_allowed(host, self.allow_hosts)
+            except HostNotAllowed as exc:
+                return f"its config refuses the target: {exc}"
         if plan.users > self.max_users:
             return f"{plan.users} users is above its limits.max_users ({self.max_users})"
         if plan.duration_s > self.max_duration_s:

@@ -164,3 +164,25 @@ def test_a_candidate_that_is_down_is_an_error_saying_so(tmp_path: Path) -> None:
     assert result.outcome.verdict == Verdict.ERROR
     assert "the candidate did not answer" in result.outcome.reason
     assert time.monotonic() - started < 60
+
+
+@pytest.mark.parametrize(
+    "load",
+    [
+        "rate: 40/s, duration: 8s",  # open model: the scheduled time picks the side
+        "users: 2, duration: 8s, workers: 2",  # Locust workers, each on its own clock
+    ],
+)
+def test_every_block_reaches_its_side_in_rate_mode_and_on_workers(
+    tmp_path: Path, load: str
+) -> None:
+    config = pair_config(tmp_path, ["--delay", "0.02"], ["--delay", "0.04"])
+    result = _compare(
+        tmp_path, config, f"{load}, {WORK}", "candidate: cand, rounds: 2", "latency.p50: <= +50%"
+    )
+    assert _verdicts(result) == {"latency.p50": Verdict.FAIL}, result.outcome.reason
+    blocks = result.measurements.series["compare"]["blocks"]
+    assert [b["side"] for b in blocks] == ["baseline", "candidate", "candidate", "baseline"]
+    for block in blocks:
+        expected = 0.04 if block["side"] == "candidate" else 0.02
+        assert expected <= block["p50_s"] < expected + 0.015, blocks

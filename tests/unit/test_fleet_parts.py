@@ -3,6 +3,7 @@ parent merges what its workers streamed, and the Kubernetes manifest's shape."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -56,6 +57,14 @@ def _plan(host: str = "http://127.0.0.1:8000", users: int = 10, duration: float 
         (_plan(host="http://10.9.9.9:80"), "'10.9.9.9' is not in allow.hosts [127.0.0.1]"),
         (_plan(users=51), "51 users is above its limits.max_users (50)"),
         (_plan(duration=61.0), "above its limits.max_duration (60 s)"),
+        (
+            dataclasses.replace(
+                _plan(duration=9.0),
+                compare_hosts=("http://127.0.0.1:8000", "http://10.8.8.8:80"),
+                compare_rounds=2,
+            ),
+            "'10.8.8.8' is not in allow.hosts",
+        ),
     ],
 )
 def test_a_worker_refuses_plans_its_config_would_not_allow(plan: LoadPlan, fragment: str) -> None:
