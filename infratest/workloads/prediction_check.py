@@ -142,10 +142,13 @@ def compare_predictions(
             return Answer(problem="skipped"), Answer(problem="skipped")
         return tuple(ask(url, request, body, path, timeout_s) for url in urls)  # type: ignore[return-value]
 
-    with ThreadPoolExecutor(max_workers=PARALLEL_INPUTS, thread_name_prefix="predict") as pool:
+    pool = ThreadPoolExecutor(max_workers=PARALLEL_INPUTS, thread_name_prefix="predict")
+    try:
         for index, (body, (a, b)) in enumerate(zip(bodies, pool.map(pair, bodies), strict=True)):
             if a.problem == "skipped":
                 tally.result.skipped += 1
                 continue
             tally.add(index, body, a, b)
+    finally:  # on Ctrl-C too: what is queued is dropped, what is in flight ends by its timeout
+        pool.shutdown(wait=True, cancel_futures=True)
     return tally.result

@@ -186,3 +186,35 @@ def test_every_block_reaches_its_side_in_rate_mode_and_on_workers(
     for block in blocks:
         expected = 0.04 if block["side"] == "candidate" else 0.02
         assert expected <= block["p50_s"] < expected + 0.015, blocks
+
+
+def test_an_input_the_candidate_fails_counts_as_a_disagreement(tmp_path: Path) -> None:
+    config = pair_config(tmp_path, ["--answer-json"], ["--answer-json", "--error-every", "4"])
+    _inputs(tmp_path, 40)
+    result = _compare(
+        tmp_path,
+        config,
+        "users: 1, duration: 4s, requests: [{method: POST, path: /work, json: {id: 0}}]",
+        "candidate: cand, rounds: 1, predictions: prediction, inputs: inputs.jsonl",
+        "predictions.agreement: '>= 99%'",
+    )
+    found = result.measurements.series["predictions"]
+    failed = found["problems"]["candidate: HTTP 500"]
+    assert 4 <= failed <= 16 and found["agreed"] + failed == found["compared"] == 40
+    assert any(d["candidate"] == "HTTP 500" for d in found["disagreements"])
+    assert _verdicts(result) == {"predictions.agreement": Verdict.FAIL}
+
+
+def test_a_candidate_that_hangs_is_an_error_within_its_timeouts(tmp_path: Path) -> None:
+    config = pair_config(tmp_path, ["--delay", "0.01"], ["--hang-after-requests", "0"])
+    started = time.monotonic()
+    result = _compare(
+        tmp_path,
+        config,
+        f"users: 2, duration: 4s, timeout: 1s, {WORK}",
+        "candidate: cand, rounds: 1",
+        "latency.p95: <= +10%",
+    )
+    assert result.outcome.verdict == Verdict.ERROR
+    assert "the candidate did not answer: timeout" in result.outcome.reason
+    assert time.monotonic() - started < 60
