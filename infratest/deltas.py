@@ -12,24 +12,26 @@ Resampling is stratified by ABBA round: each side keeps its windows' share of ev
 The block schedule is fixed by design, not drawn at random, so a drift (both targets slow
 down halfway) moves both sides alike and cancels in the point delta; resampling across
 rounds would re-mix early and late windows and add that drift's spread to each side, making
-the interval as wide as the drift. Within a round the side's two blocks (A at both ends, B
-in the middle) are pooled, so drift inside a round and block-to-block noise stay in the
-spread. A bootstrap from m windows per stratum underestimates the variance by (m-1)/m, and
-its quantiles are normal-like where a t would be right; with 15 windows in 4 strata both
-matter, so each end is widened about the estimate by sqrt(n/(n-H)) * t_{n-H}(c) / z(c)
-(n windows, H strata), which tends to 1 as windows accumulate.
+the interval as wide as the drift. Within a round a side's windows (one block in a compare
+run; two in the test simulator's A B B A rounds) are pooled, so drift inside a round and
+block-to-block noise stay in the spread. A bootstrap from m windows per stratum
+underestimates the variance by (m-1)/m, and its quantiles are normal-like where a t would be
+right; with 15 windows in 4 strata both matter, so each end is widened about the estimate
+by sqrt(n/(n-H)) * t_{n-H}(c) / z(c) (n windows, H strata), which tends to 1 as windows
+accumulate.
 
 A side's latency figure (quantiles, mean) is the mean over strata of the stratum's pooled
 figure, in the point value and in every resample, not the figure of all its requests pooled.
 In a closed loop (users wait for each answer) a window holds fewer requests the slower the
-targets are, so under a steady drift the pooled figure weights a side's fast, busy blocks
-most, and A (first and last block of each round) and B (the middle two) get different
-weights: a same-speed candidate then looks faster or slower by more than its interval. With
-every round counting once, a linear drift cancels whatever the request counts, since in each
-round the two sides' blocks are centred on the same time. Strata are common to both sides
-(a round too small on either side is merged into the one before on both), so both average
-over the same rounds. Throughput and error rate stay pooled ratios: their per-window counts
-are what they measure. With one round (A then B) nothing differs from pooling.
+targets are, so under a steady drift pooling weights a side's early, fast, busy blocks most,
+and the two sides, whose blocks sit at different times, get different weights: a same-speed
+candidate then looks faster or slower by more than its interval. With every round counting
+once, a linear drift cancels whatever the request counts: the rounds alternate A B and B A,
+so each round's step from one side's block to the other's is undone by the next (exactly
+with an even number of rounds; an odd number leaves one step / R). Strata are common to both
+sides (a round too small on either side is merged on both), so both average over the same
+rounds. Throughput and error rate stay pooled ratios: their per-window counts are what they
+measure. With one round (A then B) nothing differs from pooling.
 """
 
 from __future__ import annotations
