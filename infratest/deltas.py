@@ -12,12 +12,26 @@ Resampling is stratified by ABBA round: each side keeps its windows' share of ev
 The block schedule is fixed by design, not drawn at random, so a drift (both targets slow
 down halfway) moves both sides alike and cancels in the point delta; resampling across
 rounds would re-mix early and late windows and add that drift's spread to each side, making
-the interval as wide as the drift. Within a round the side's two blocks (A at both ends, B
-in the middle) are pooled, so drift inside a round and block-to-block noise stay in the
-spread. A bootstrap from m windows per stratum underestimates the variance by (m-1)/m, and
-its quantiles are normal-like where a t would be right; with 15 windows in 4 strata both
-matter, so each end is widened about the estimate by sqrt(n/(n-H)) * t_{n-H}(c) / z(c)
-(n windows, H strata), which tends to 1 as windows accumulate.
+the interval as wide as the drift. Within a round a side's windows (one block in a compare
+run; two in the test simulator's A B B A rounds) are pooled, so drift inside a round and
+block-to-block noise stay in the spread. A bootstrap from m windows per stratum
+underestimates the variance by (m-1)/m, and its quantiles are normal-like where a t would be
+right; with 15 windows in 4 strata both matter, so each end is widened about the estimate
+by sqrt(n/(n-H)) * t_{n-H}(c) / z(c) (n windows, H strata), which tends to 1 as windows
+accumulate.
+
+A side's latency figure (quantiles, mean) is the mean over strata of the stratum's pooled
+figure, in the point value and in every resample, not the figure of all its requests pooled.
+In a closed loop (users wait for each answer) a window holds fewer requests the slower the
+targets are, so under a steady drift pooling weights a side's early, fast, busy blocks most,
+and the two sides, whose blocks sit at different times, get different weights: a same-speed
+candidate then looks faster or slower by more than its interval. With every round counting
+once, a linear drift cancels whatever the request counts: the rounds alternate A B and B A,
+so each round's step from one side's block to the other's is undone by the next (exactly
+with an even number of rounds; an odd number leaves one step / R). Strata are common to both
+sides (a round too small on either side is merged on both), so both average over the same
+rounds. Throughput and error rate stay pooled ratios: their per-window counts are what they
+measure. With one round (A then B) nothing differs from pooling.
 """
 
 from __future__ import annotations
@@ -71,8 +85,8 @@ class Delta:
     """Candidate against baseline for one metric: both point values and the delta's bounds."""
 
     metric: str
-    baseline: float  # the baseline's point value (SI)
-    candidate: float  # the candidate's point value (SI)
+    baseline: float  # the baseline's point value (SI); latency: the mean over rounds
+    candidate: float  # the candidate's point value (SI); latency: the mean over rounds
     absolute: Interval  # candidate - baseline, in the metric's SI unit (errors.rate: points)
     relative: Interval  # candidate / baseline - 1; value nan (and low/high nan) when baseline 0
 
@@ -86,21 +100,28 @@ class _Estimate:
     draws: np.ndarray  # (resamples,)
 
 
-def _strata(block: np.ndarray) -> np.ndarray:
-    """Stratum of each window: its ABBA round (block // 2), a round with fewer than two
-    windows merged into the one before (a lone window would carry no spread at all)."""
-    rounds = np.asarray(block, dtype=np.int64).reshape(-1) // 2
-    labels = np.zeros(rounds.size, dtype=np.int64)
-    current, size = 0, 0
-    for r in np.unique(rounds):
-        members = rounds == r
-        if size >= 2:
-            current, size = current + 1, 0
-        labels[members] = current
-        size += int(members.sum())
-    if current > 0 and int(np.sum(labels == current)) < 2:
+def _strata(blocks: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Stratum of each window of each side: its ABBA round (block // 2), a round with fewer
+    than two windows on either side merged into the one before on both (a lone window would
+    carry no spread, and both sides must average their figures over the same rounds)."""
+    rounds = [np.asarray(b, dtype=np.int64).reshape(-1) // 2 for b in blocks]
+    present = [r for r in rounds if r.size]
+    if not present:
+        return [np.zeros(r.size, dtype=np.int64) for r in rounds]
+    names = np.unique(np.concatenate(present))
+    sizes = np.array(
+        [np.bincount(np.searchsorted(names, r), minlength=names.size) for r in present]
+    )
+    labels = np.zeros(names.size, dtype=np.int64)
+    current, held = 0, np.zeros(len(present), dtype=np.int64)
+    for i in range(names.size):
+        if held.min() >= 2:
+            current, held = current + 1, np.zeros_like(held)
+        labels[i] = current
+        held += sizes[:, i]
+    if current > 0 and held.min() < 2:
         labels[labels == current] = current - 1
-    return labels
+    return [labels[np.searchsorted(names, r)] for r in rounds]
 
 
 def _weights(strata: np.ndarray, resamples: int, rng: np.random.Generator) -> np.ndarray:
@@ -218,6 +239,17 @@ def _nan_estimate(resamples: int) -> _Estimate:
     return _Estimate(NAN, NAN, np.full(resamples, NAN))
 
 
+def _over_strata(x: np.ndarray) -> np.ndarray | float:
+    """Mean over the last axis (strata) of the finite figures; nan where none is finite (a
+    stratum without latencies has no figure and is left out)."""
+    x = np.asarray(x, dtype=float)
+    finite = np.isfinite(x)
+    count = finite.sum(axis=-1)
+    with np.errstate(invalid="ignore"):
+        mean = np.where(finite, x, 0.0).sum(axis=-1) / count
+    return float(mean) if mean.ndim == 0 else mean
+
+
 def _ratio_estimate(num: np.ndarray, den: np.ndarray, weights: np.ndarray) -> _Estimate:
     """sum(num)/sum(den) and the same for every resample; nan where nothing is counted."""
     total = float(den.sum())
@@ -230,37 +262,91 @@ def _ratio_estimate(num: np.ndarray, den: np.ndarray, weights: np.ndarray) -> _E
     return _Estimate(value, value, draws)
 
 
+def _stratified_ratio(
+    num: np.ndarray, den: np.ndarray, strata: np.ndarray, weights: np.ndarray
+) -> _Estimate:
+    """Mean over strata of each stratum's sum(num)/sum(den), point and every resample."""
+    if float(den.sum()) <= 0:
+        return _nan_estimate(weights.shape[0])
+    member = (strata[:, None] == np.unique(strata)[None, :]).astype(float)  # windows x H
+    nums, dens = num[:, None] * member, den[:, None] * member
+    w_den = weights @ dens
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = _over_strata(np.where(dens.sum(0) > 0, nums.sum(0) / dens.sum(0), NAN))
+        draws = _over_strata(np.where(w_den > 0, (weights @ nums) / w_den, NAN))
+    return _Estimate(value, value, draws)
+
+
 def _quantile_estimates(
-    side: SideSample, grid: _Grid, weights: np.ndarray, qs: Sequence[float]
+    side: SideSample, strata: np.ndarray, grid: _Grid, weights: np.ndarray, qs: Sequence[float]
 ) -> dict[float, _Estimate]:
-    """Pooled linear quantiles: exact from the side's own distinct values, the reference and
-    the resamples on the common grid, CHUNK resamples per matrix product."""
-    vals, cnts = _flat(side.latency_values), _flat(side.latency_counts)
+    """Linear quantiles, the mean over strata of each stratum's pooled one."""
     if not qs:
         return {}
-    if side.windows == 0 or float(cnts.sum()) <= 0:
+    if side.windows == 0 or float(_flat(side.latency_counts).sum()) <= 0:
+        return {q: _nan_estimate(weights.shape[0]) for q in qs}
+    cum = _cumulative(side, grid)
+    per = [
+        _stratum_quantiles(side, members, cum[members], grid, weights[:, members], qs)
+        for members in (np.flatnonzero(strata == label) for label in np.unique(strata))
+    ]
+    return {
+        q: _Estimate(
+            _over_strata(np.array([p[q].exact for p in per])),
+            _over_strata(np.array([p[q].reference for p in per])),
+            _over_strata(np.stack([p[q].draws for p in per], axis=1)),
+        )
+        for q in qs
+    }
+
+
+def _stratum_quantiles(
+    side: SideSample,
+    members: np.ndarray,
+    cum: np.ndarray,
+    grid: _Grid,
+    weights: np.ndarray,
+    qs: Sequence[float],
+) -> dict[float, _Estimate]:
+    """Pooled linear quantiles of one stratum's windows: exact from their own distinct
+    values, the reference and the resamples on the common grid, CHUNK resamples per matrix
+    product. A stratum of m windows has at most C(2m-1, m) distinct resamples (3 for two
+    windows), so only those are computed: many small rounds cost no more than a few big."""
+    vals = _flat([side.latency_values[i] for i in members])
+    cnts = _flat([side.latency_counts[i] for i in members])
+    if float(cnts.sum()) <= 0:
         return {q: _nan_estimate(weights.shape[0]) for q in qs}
     distinct, inv = np.unique(vals, return_inverse=True)
     upto = np.cumsum(np.bincount(inv.reshape(-1), weights=cnts, minlength=distinct.size))
-    cum = _cumulative(side, grid)
-    dtype = np.float32 if float(upto[-1]) * side.windows < 2.0**24 else np.float64
+    dtype = np.float32 if float(upto[-1]) * members.size < 2.0**24 else np.float64
     cum_t = cum.astype(dtype)
-    pooled = cum.sum(axis=0)
-    draws = {q: np.empty(weights.shape[0]) for q in qs}
-    for start in range(0, weights.shape[0], CHUNK):
-        block = (weights[start : start + CHUNK].astype(dtype) @ cum_t).astype(float)
+    if math.comb(2 * members.size - 1, members.size) < weights.shape[0]:
+        patterns, which = np.unique(weights, axis=0, return_inverse=True)
+    else:
+        patterns, which = weights, np.arange(weights.shape[0])
+    draws = {q: np.empty(patterns.shape[0]) for q in qs}
+    for start in range(0, patterns.shape[0], CHUNK):
+        block = (patterns[start : start + CHUNK].astype(dtype) @ cum_t).astype(float)
         for q, got in _resampled_quantiles(block, grid.values, qs).items():
             draws[q][start : start + CHUNK] = got
+    pooled = cum.sum(axis=0)
+    which = which.reshape(-1)
     return {
         q: _Estimate(
-            _linear_quantile(distinct, upto, q), _linear_quantile(grid.values, pooled, q), draws[q]
+            _linear_quantile(distinct, upto, q),
+            _linear_quantile(grid.values, pooled, q),
+            draws[q][which],
         )
         for q in qs
     }
 
 
 def _side_estimates(
-    side: SideSample, grid: _Grid, weights: np.ndarray, metrics: Sequence[str]
+    side: SideSample,
+    strata: np.ndarray,
+    grid: _Grid,
+    weights: np.ndarray,
+    metrics: Sequence[str],
 ) -> dict[str, _Estimate]:
     """Every requested metric of one side, point and resamples."""
     if side.windows == 0:
@@ -269,14 +355,14 @@ def _side_estimates(
     failed = np.asarray(side.failed, dtype=float).reshape(-1)
     out: dict[str, _Estimate] = {}
     qs = [QUANTILES[m] for m in metrics if m in QUANTILES]
-    by_q = _quantile_estimates(side, grid, weights, qs)
+    by_q = _quantile_estimates(side, strata, grid, weights, qs)
     for m in metrics:
         if m in QUANTILES:
             out[m] = by_q[QUANTILES[m]]
         elif m == "latency.mean":
             sums = np.array([float(np.dot(v, c)) for v, c in zip(*_pairs(side), strict=True)])
             lat_n = np.array([float(np.sum(c)) for c in side.latency_counts])
-            out[m] = _ratio_estimate(sums, lat_n, weights)
+            out[m] = _stratified_ratio(sums, lat_n, strata, weights)
         elif m == "throughput":
             out[m] = _ratio_estimate(ok, np.ones_like(ok), weights)
         elif m == "errors.rate":
@@ -362,11 +448,11 @@ def delta_intervals(
     grid = _Grid.of((baseline, candidate))
     rng_a, rng_b = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
     estimates, widen = [], 1.0
-    for side, rng in ((baseline, rng_a), (candidate, rng_b)):
-        strata = _strata(side.block) if side.windows else np.zeros(0, dtype=np.int64)
-        weights = _weights(strata, resamples, rng)
-        estimates.append(_side_estimates(side, grid, weights, metrics))
-        widen = max(widen, _widening(side, strata, confidence) if side.windows else 1.0)
+    strata = _strata((baseline.block, candidate.block))
+    for side, labels, rng in zip((baseline, candidate), strata, (rng_a, rng_b), strict=True):
+        weights = _weights(labels, resamples, rng)
+        estimates.append(_side_estimates(side, labels, grid, weights, metrics))
+        widen = max(widen, _widening(side, labels, confidence) if side.windows else 1.0)
     return {
         m: _delta(
             m,

@@ -1,7 +1,8 @@
 """Delta intervals of a candidate against a baseline, checked by simulation.
 
 Each simulated comparison is 30 s at 100 req/s laid out in ABBA blocks (15 windows a side),
-as tests/support/abba.py builds it. Runs are seeded, so the shares below repeat; the bounds
+as tests/support/abba.py builds it (the closed-loop drift test: 32 s in a compare run's
+A B | B A rounds instead). Runs are seeded, so the shares below repeat; the bounds
 leave simulation slack of about three standard errors of a share over the runs made. The
 simulations use 600 resamples (not the default 2000) to fit the file in ~40 s: the 5% and
 95% percentiles of 600 draws are noisier, not biased, so the error rates are unchanged.
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 
 from infratest import deltas
 from infratest.deltas import DELTA_METRICS, SideSample, delta_intervals
-from tests.support.abba import Layout, Scenario, abba, sequential, simulate_pair
+from tests.support.abba import Layout, Scenario, abba, alternating, sequential, simulate_pair
 
 CONFIDENCE = 0.95
 RESAMPLES = 600
@@ -67,6 +68,75 @@ def test_interleaving_cancels_a_drift_both_sides_share() -> None:
     assert float(np.mean(got[:, 2] < 0.0)) <= 0.095
     # stratified by round, the interval stays about as narrow as without any drift
     assert float(np.median(got[:, 2] - got[:, 1])) < 0.3
+
+
+CLOSED_LOOP_METRICS = ("latency.p50", "latency.p95", "latency.mean")
+
+
+def _pooled_deltas(a: SideSample, b: SideSample, seed: int) -> dict[str, deltas.Delta]:
+    """The estimator before per-round figures: the same round-stratified resampling, but
+    each side's figure pooled over all its requests (one figure stratum)."""
+    grid = deltas._Grid.of((a, b))
+    labels = deltas._strata((a.block, b.block))
+    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2)]
+    est = [
+        deltas._side_estimates(
+            side,
+            np.zeros(side.windows, dtype=np.int64),
+            grid,
+            deltas._weights(lab, RESAMPLES, rng),
+            CLOSED_LOOP_METRICS,
+        )
+        for side, lab, rng in zip((a, b), labels, rngs, strict=True)
+    ]
+    widen = max(
+        deltas._widening(side, lab, CONFIDENCE) for side, lab in zip((a, b), labels, strict=True)
+    )
+    return {
+        m: deltas._delta(m, est[0][m], est[1][m], CONFIDENCE, widen, 0) for m in CLOSED_LOOP_METRICS
+    }
+
+
+def test_a_closed_loop_drift_cancels_with_every_round_counting_once() -> None:
+    """Users who wait for answers send fewer requests per window as both targets slow down
+    (x3 over the run, linearly): pooled over requests, a side's figure leans on its fast,
+    busy blocks, and the same-speed candidate looks faster or slower; averaged per round
+    (A B, B A, ... as a compare run lays them out) the drift cancels."""
+    layout, runs = alternating(32, 4), 150
+    scenario = Scenario(ramp_factor=3.0, closed_loop=True, sigma=0.1, rate=60)
+    rng = np.random.default_rng(29)
+    new = {m: np.empty((runs, 3)) for m in CLOSED_LOOP_METRICS}
+    old = {m: np.empty((runs, 3)) for m in CLOSED_LOOP_METRICS}
+    for i in range(runs):
+        a, b = simulate_pair(rng, layout, scenario)
+        got = delta_intervals(a, b, CONFIDENCE, CLOSED_LOOP_METRICS, RESAMPLES, seed=i)
+        pooled = _pooled_deltas(a, b, seed=i)
+        for m in CLOSED_LOOP_METRICS:
+            for out, d in ((new, got), (old, pooled)):
+                r = d[m].relative
+                out[m][i] = r.value, r.low, r.high
+    for m in CLOSED_LOOP_METRICS:
+        g = new[m]
+        assert float(np.mean(g[:, 1] > 0.0)) <= 0.085, m
+        assert float(np.mean(g[:, 2] < 0.0)) <= 0.085, m
+        assert abs(float(np.median(g[:, 0]))) < 0.01, m
+    # the regression fixed: pooled figures excluded 0 in most runs of identical targets
+    for m in CLOSED_LOOP_METRICS:
+        g = old[m]
+        excluded = float(np.mean((g[:, 1] > 0.0) | (g[:, 2] < 0.0)))
+        assert excluded >= 0.5, f"{m}: pooled excluded 0 in only {excluded:.0%}"
+
+
+def test_a_round_too_small_on_either_side_is_merged_on_both() -> None:
+    """A small round joins the next one (the last joins the one before), judged on both
+    sides at once, so both average their figures over the same rounds."""
+    a_blocks = np.array([0, 0, 2, 4, 4, 6, 6])  # round 1 holds one baseline window
+    b_blocks = np.array([1, 1, 3, 3, 5, 5, 7])  # round 3 holds one candidate window
+    a, b = deltas._strata((a_blocks, b_blocks))
+    assert a.tolist() == [0, 0, 1, 1, 1, 1, 1]
+    assert b.tolist() == [0, 0, 1, 1, 1, 1, 1]
+    (alone,) = deltas._strata((a_blocks,))  # the baseline alone keeps its last round
+    assert alone.tolist() == [0, 0, 1, 1, 1, 2, 2]
 
 
 def test_a_sequential_layout_reads_the_drift_as_a_regression() -> None:
@@ -194,20 +264,33 @@ def test_intervals_contain_the_point_value(pair: tuple, confidence: float, seed:
 def test_point_values_match_the_windows_quantile_and_rebinning_moves_bounds_little(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Point quantiles are numpy's 'linear' quantile of the expanded sample (as
-    infratest.anytime computes it for LatencyWindows); past MAX_EXACT_GRID distinct values
-    the resamples run on 0.2% log cells, which may move a bound by about one cell."""
+    """Point quantiles are the mean over ABBA rounds of numpy's 'linear' quantile of each
+    round's expanded sample (as infratest.anytime computes it for LatencyWindows); past
+    MAX_EXACT_GRID distinct values the resamples run on 0.2% log cells, which may move a
+    bound by about one cell."""
     rng = np.random.default_rng(23)
     a, b = simulate_pair(rng, abba(WINDOWS, 4), Scenario(candidate_factor=1.1))
     assert deltas._Grid.of((a, b)).keys is not None  # both sides' values: the log grid
     rebinned = delta_intervals(a, b, CONFIDENCE, resamples=400)
     for side, point in ((a, "baseline"), (b, "candidate")):
-        sample = np.repeat(np.concatenate(side.latency_values), np.concatenate(side.latency_counts))
         for m, q in deltas.QUANTILES.items():
-            assert getattr(rebinned[m], point) == pytest.approx(np.quantile(sample, q), rel=1e-12)
+            want = np.mean([np.quantile(s, q) for s in _round_samples(side)])
+            assert getattr(rebinned[m], point) == pytest.approx(want, rel=1e-12)
     monkeypatch.setattr(deltas, "MAX_EXACT_GRID", 10**9)
     exact = delta_intervals(a, b, CONFIDENCE, resamples=400)
     for m in deltas.QUANTILES:
         for end in ("low", "high"):
             got, want = getattr(rebinned[m].relative, end), getattr(exact[m].relative, end)
             assert got == pytest.approx(want, abs=0.005), (m, end)
+
+
+def _round_samples(side: SideSample) -> list[np.ndarray]:
+    """Each ABBA round's latencies, expanded from the windows' histograms."""
+    rounds = np.asarray(side.block) // 2
+    return [
+        np.repeat(
+            np.concatenate([side.latency_values[i] for i in np.flatnonzero(rounds == r)]),
+            np.concatenate([side.latency_counts[i] for i in np.flatnonzero(rounds == r)]),
+        )
+        for r in np.unique(rounds)
+    ]
