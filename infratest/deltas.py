@@ -28,7 +28,8 @@ and the two sides, whose blocks sit at different times, get different weights: a
 candidate then looks faster or slower by more than its interval. With every round counting
 once, a linear drift cancels whatever the request counts: the rounds alternate A B and B A,
 so each round's step from one side's block to the other's is undone by the next (exactly
-with an even number of rounds; an odd number leaves one step / R). Strata are common to both
+with an even number of rounds; an odd number leaves one step / R, so a compare refuses
+odd counts above 1). Strata are common to both
 sides (a round too small on either side is merged on both), so both average over the same
 rounds. Throughput and error rate stay pooled ratios: their per-window counts are what they
 measure. With one round (A then B) nothing differs from pooling.
@@ -43,19 +44,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as sps
 
+from infratest.metrics import LOAD_CHANGE_METRICS
 from infratest.stats import Interval
 
 __all__ = ["DELTA_METRICS", "Delta", "SideSample", "delta_intervals"]
 
-DELTA_METRICS = (
-    "latency.p50",
-    "latency.p90",
-    "latency.p95",
-    "latency.p99",
-    "latency.mean",
-    "throughput",
-    "errors.rate",
-)
+DELTA_METRICS = LOAD_CHANGE_METRICS
 METHOD = "window-bootstrap"
 QUANTILES = {"latency.p50": 0.5, "latency.p90": 0.9, "latency.p95": 0.95, "latency.p99": 0.99}
 MAX_EXACT_GRID = 1024  # distinct values kept as they are; more are rebinned to a log grid

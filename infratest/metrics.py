@@ -125,17 +125,18 @@ METRICS: dict[str, Metric] = _catalogue()
 
 # Metrics only a compare with `predictions` produces, and those a signed bound may use.
 PREDICTION_METRICS = frozenset(name for name, _, _ in _COMPARE)
+# Load metrics a compare measures the change of (infratest.deltas computes them).
+LOAD_CHANGE_METRICS = (
+    "latency.p50",
+    "latency.p90",
+    "latency.p95",
+    "latency.p99",
+    "latency.mean",
+    "throughput",
+    "errors.rate",
+)
 CHANGE_METRICS = frozenset(
-    {
-        "latency.p50",
-        "latency.p90",
-        "latency.p95",
-        "latency.p99",
-        "latency.mean",
-        "throughput",
-        "errors.rate",
-        *(name for name, _, _ in _PROBE if name.startswith("process.")),
-    }
+    {*LOAD_CHANGE_METRICS, *(name for name, _, _ in _PROBE if name.startswith("process."))}
 )
 
 # Sweeps and capacity searches also run the load generator; their verdicts need its CPU.

@@ -84,9 +84,9 @@ def compare_findings(
             read_inputs(inputs_path(scenario_path, compare.inputs), compare.max_inputs)
         except InputsError as exc:
             yield (*where, "inputs"), str(exc)
-    elif a.load is not None and not any(r.json_body is not None for r in a.load.requests):
+    if a.load is not None and not any(r.json_body is not None for r in a.load.requests):
         yield (
             (*where, "predictions"),
-            "predictions sends JSON bodies to both targets: give compare.inputs (a JSONL file) "
-            "or a request with `json:`",
+            "predictions sends each input to both targets as the JSON body of the load's first "
+            "request with `json:` (its method, path and headers); the load has none",
         )

@@ -99,7 +99,13 @@ def _compare_fits(assumption: Assumption) -> None:
             "remove until: decided"
         )
     assert assumption.compare is not None
-    blocks = 2 * assumption.compare.rounds
+    rounds = assumption.compare.rounds
+    if rounds > 1 and rounds % 2:
+        raise ValueError(
+            f"compare rounds must be even (or 1): A B, B A pairs of rounds undo a steady drift, "
+            f"an odd count ({rounds}) leaves one round's step in the change"
+        )
+    blocks = 2 * rounds
     measured = load.duration - load.ramp - load.warmup
     if measured < blocks:
         raise ValueError(

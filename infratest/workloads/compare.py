@@ -79,8 +79,9 @@ def _no_answer(record: LoadRecord, name: str) -> str | None:
 
 
 def _prediction_request(requests: tuple[RequestSpec, ...]) -> RequestSpec:
-    """The request predictions are asked with: the load's first that sends JSON."""
-    return next((r for r in requests if r.has_json), requests[0])
+    """The request predictions are asked with: the load's first that sends JSON (validation
+    makes sure there is one)."""
+    return next(r for r in requests if r.has_json)
 
 
 def _prediction_inputs(ctx: WorkloadContext, compare: CompareSpec, plan: LoadPlan) -> list[Any]:
