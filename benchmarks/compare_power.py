@@ -37,7 +37,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # so `tests.support` imports and this checkout is used
 
 from infratest.deltas import SideSample, delta_intervals  # noqa: E402
-from tests.support.abba import Layout, Scenario, abba, sequential, simulate_pair  # noqa: E402
+from tests.support.abba import Layout, Scenario, alternating, sequential, simulate_pair  # noqa: E402
 
 CONFIDENCE = 0.95
 SECONDS = 30
@@ -95,7 +95,7 @@ def power_curve(
     run: float, runs: int, pool: ProcessPoolExecutor, grid: Sequence[float] = GRID
 ) -> dict[float, float]:
     """Share of runs flagged a regression, per slow-down r of the candidate."""
-    layout = abba(SECONDS, ROUNDS)
+    layout = alternating(SECONDS, ROUNDS)
     out: dict[float, float] = {}
     for i, r in enumerate(grid):
         source = partial(simulated_pair, layout, Scenario(candidate_factor=1.0 + r, run=run))
@@ -112,11 +112,15 @@ def smallest_detected(curve: dict[float, float], goal: float = POWER_GOAL) -> fl
 def _false_rows(pool: ProcessPoolExecutor, runs: int) -> None:
     print(f"\n1, 3. identical targets, {runs} runs: share with relative p95 low > 0 (goal <= 5%)")
     rows = {
-        "independent, R=4": (abba(SECONDS, ROUNDS), Scenario()),
-        "bursts of ~10, R=4": (abba(SECONDS, ROUNDS), Scenario(run=BURST_RUN)),
-        "independent, R=1": (abba(SECONDS, 1), Scenario()),
-        "drift x2 at half, R=4": (abba(SECONDS, ROUNDS), Scenario(drift_factor=2.0)),
+        "independent, R=4": (alternating(SECONDS, ROUNDS), Scenario()),
+        "bursts of ~10, R=4": (alternating(SECONDS, ROUNDS), Scenario(run=BURST_RUN)),
+        "independent, R=1": (alternating(SECONDS, 1), Scenario()),
+        "drift x2 at half, R=4": (alternating(SECONDS, ROUNDS), Scenario(drift_factor=2.0)),
         "drift x2, sequential": (sequential(SECONDS), Scenario(drift_factor=2.0)),
+        "closed loop, ramp x3, R=4": (
+            alternating(SECONDS, ROUNDS),
+            Scenario(ramp_factor=3.0, closed_loop=True),
+        ),
     }
     print(f"{'targets':<26}{'false regr.':>12}{'low<0<high':>12}{'median width':>14}")
     for i, (name, (layout, scenario)) in enumerate(rows.items()):
