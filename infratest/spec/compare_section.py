@@ -18,7 +18,10 @@ class CompareSpec(Section):
 
     candidate: str = Field(description="the config target to compare with the scenario's target")
     rounds: int = Field(
-        default=4, ge=1, le=50, description="alternating pairs of blocks (ABBA order): 1, or an even number"
+        default=4,
+        ge=1,
+        le=50,
+        description="alternating pairs of blocks (ABBA order): 1, or an even number",
     )
     predictions: str | None = Field(
         default=None,

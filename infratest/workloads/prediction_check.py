@@ -6,12 +6,15 @@ as a disagreement: "answers the same" is what a rollout needs, and a failure is 
 from __future__ import annotations
 
 import json
+import threading
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from infratest.spec.compare_section import CompareSpec
 from infratest.workloads.answers import MISSING, abs_diff, agree, answer_at
@@ -74,20 +77,41 @@ def _short(value: Any) -> str:
     return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
 
 
+_sessions = threading.local()
+# Only a connection that never opened is retried: the input was not sent, so nothing is
+# counted twice; a request that was sent and failed stays a failure.
+CONNECT_RETRIES = Retry(total=None, connect=3, read=0, status=0, other=0, backoff_factor=0.05)
+
+
+def _session() -> requests.Session:
+    """One keep-alive session per sending thread (a connection per input would run a small
+    server's listen queue over)."""
+    session = getattr(_sessions, "session", None)
+    if session is None:
+        session = requests.Session()
+        session.mount("http://", HTTPAdapter(max_retries=CONNECT_RETRIES))
+        session.mount("https://", HTTPAdapter(max_retries=CONNECT_RETRIES))
+        _sessions.session = session
+    return session
+
+
 def ask(url: str, request: RequestSpec, body: Any, path: str, timeout_s: float) -> Answer:
     """Send one input to one target and read the answer at `path`."""
     headers = {k: v for k, v in request.headers.items() if k.lower() != "content-length"}
     headers.setdefault("Content-Type", "application/json")
-    data = json.dumps(body).encode()
-    sent = urllib.request.Request(url + request.path, data, headers, method=request.method)
     try:
-        with urllib.request.urlopen(sent, timeout=timeout_s) as response:
-            raw = response.read()
-    except urllib.error.HTTPError as exc:
-        return Answer(problem=f"HTTP {exc.code}")
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return Answer(problem=f"no answer: {type(reason).__name__}")
+        response = _session().request(
+            request.method,
+            url + request.path,
+            data=json.dumps(body),
+            headers=headers,
+            timeout=timeout_s,
+        )
+        raw = response.content
+    except requests.RequestException as exc:
+        return Answer(problem=f"no answer: {type(exc).__name__}")
+    if response.status_code >= 400:
+        return Answer(problem=f"HTTP {response.status_code}")
     try:
         document = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):

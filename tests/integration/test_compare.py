@@ -113,7 +113,9 @@ def test_predictions_agreement_counts_each_disagreeing_input(tmp_path: Path) -> 
     shown = far.measurements.series["predictions"]["disagreements"]
     assert len(shown) == 20 and shown[0]["baseline"] != shown[0]["candidate"]
     assert json.loads(shown[0]["input"])["id"] == shown[0]["index"]
-    assert _verdicts(near) == {"predictions.agreement": Verdict.PASS}
+    assert _verdicts(near) == {"predictions.agreement": Verdict.PASS}, near.measurements.series[
+        "predictions"
+    ]["problems"]
     assert near.measurements.values["predictions.agreement"].value > 0.995
 
 
