@@ -48,7 +48,9 @@ def test_a_stall_fails_at_a_rate_and_hides_behind_closed_users(tmp_path: Path) -
     open_p95 = opened.measurements.values["latency.p95"]
     closed_p95 = closed.measurements.values["latency.p95"]
     assert opened.outcome.verdict == Verdict.FAIL, opened.outcome.reason
-    assert open_p95.value > 0.4  # 40% of arrivals land in a stall: hundreds of ms
+    # 40% of arrivals land in a stall (waits up to 0.8 s): hundreds of ms, however soon the
+    # failure is decided (fail_fast may stop the run after its first measured second)
+    assert open_p95.value > 0.25
     assert closed.outcome.verdict == Verdict.PASS, closed.outcome.reason
     assert closed_p95.value < open_p95.value / 10  # each user waits out a stall only once
     arrivals = opened.measurements.series["load"]["arrivals"]
