@@ -17,6 +17,7 @@ from infratest.metrics import (
     USER_STEP_METRICS,
     produced_by,
 )
+from infratest.spec.body_checks import body_file_findings
 from infratest.spec.compare_checks import (
     change_findings,
     compare_findings,
@@ -267,6 +268,7 @@ def check_assumption(
     yield from change_findings(a, base)
     yield from prediction_metric_findings(a, base)
     yield from compare_findings(a, scenario_path, config, base)
+    yield from body_file_findings(a, scenario_path, base)
     if config is not None and a.compare is not None and a.compare.candidate in config.targets:
         yield from _config_target(a.compare.candidate, config, (*base, "compare", "candidate"))
     if config is not None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from infratest.spec.body_files import resolve_body_files
 from infratest.spec.checks import (
     Finding,
     check_assumption,
@@ -145,7 +146,7 @@ def _load(path: PathLike, config: Config | PathLike | None) -> _Loaded:
     problems += locate(data, file, check_scenario(scenario, config))
     if problems:
         raise SpecError(problems)
-    scenario = _with_lines(scenario, data, file)
+    scenario = resolve_body_files(_with_lines(scenario, data, file))
     scenario = _resolve_probes(scenario, config) if config is not None else scenario
     return _Loaded(scenario, data)
 

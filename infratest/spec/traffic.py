@@ -16,6 +16,8 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
 _NO_BODY = object()
+BODY_KEYS = ("json", "body", "json_schema", "replay")
+BODY_FIELDS = {key: "json_body" if key == "json" else key for key in BODY_KEYS}
 
 
 def _request_shorthand(value: Any) -> Any:
@@ -36,6 +38,19 @@ class RequestSpec(Section):
     headers: dict[str, str] = Field(default_factory=dict)
     json_body: Any = Field(default=None, alias="json")
     body: str | None = None
+    json_schema: str | None = Field(
+        default=None, description="JSON Schema file the bodies are drawn from (relative path)"
+    )
+    replay: str | None = Field(
+        default=None, description="JSONL file of bodies, one a line (relative to the scenario)"
+    )
+    order: Literal["random", "file"] = Field(
+        default="random", description="json_schema/replay: bodies sampled at random, or in order"
+    )
+    pool: int = Field(
+        default=1000, ge=1, le=100_000, description="json_schema/replay: bodies drawn or read"
+    )
+    seed: int = Field(default=0, ge=0, description="json_schema/replay: the draws' seed")
     weight: int = Field(default=1, ge=1, le=1000)
     name: str | None = None
 
@@ -46,9 +61,15 @@ class RequestSpec(Section):
 
     @model_validator(mode="after")
     def _one_body(self) -> RequestSpec:
-        if self.json_body is not None and self.body is not None:
-            raise ValueError("give either json or body, not both")
+        given = [k for k in BODY_KEYS if getattr(self, BODY_FIELDS[k]) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one body source, not {' and '.join(given)}")
         return self
+
+    @property
+    def body_file(self) -> str | None:
+        """The file its bodies come from (json_schema or replay), if any."""
+        return self.json_schema or self.replay
 
     @property
     def label(self) -> str:

@@ -12,6 +12,7 @@ from infratest.spec.load_sections import LoadSpec
 from infratest.spec.traffic import RequestSpec, Traffic
 from infratest.stats import exact
 from infratest.units import Condition
+from infratest.workloads.body_sources import bodies_of
 from infratest.workloads.context import WorkloadContext
 from infratest.workloads.cpu_sampler import cpu_peak
 from infratest.workloads.drift import latency_drift
@@ -41,6 +42,9 @@ def plan_request(request: RequestSpec, common_headers: dict[str, str]) -> PlanRe
         body=request.body,
         weight=request.weight,
         name=request.label,
+        bodies=bodies_of(request),
+        body_order=request.order,
+        body_seed=request.seed,
     )
 
 

@@ -18,6 +18,7 @@ from infratest.workloads.arrivals import ARRIVAL_KINDS, ArrivalSchedule
 from infratest.workloads.rounds import RoundLayout
 
 USER_CLASSES: Final = ("fast", "http")
+BODY_ORDERS: Final = ("random", "file")
 
 
 class _NoJson:
@@ -51,8 +52,13 @@ class RequestSpec:
     body: str | None = None
     weight: int = 1
     name: str | None = None
+    # bodies drawn from a schema or read from a file before the run; each send takes one
+    bodies: tuple[Any, ...] = field(default=(), hash=False)
+    body_order: str = "random"  # or "file": in order, round and round
+    body_seed: int = 0
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "bodies", tuple(self.bodies))
         method = self.method.upper()
         object.__setattr__(self, "method", method)
         object.__setattr__(self, "headers", dict(self.headers))
@@ -64,6 +70,10 @@ class RequestSpec:
             raise ValueError(f"request weight must be >= 1, got {self.weight}")
         if self.has_json and self.body is not None:
             raise ValueError("a request takes either `json` or `body`, not both")
+        if self.bodies and (self.has_json or self.body is not None):
+            raise ValueError("a request with a pool of bodies takes no `json` or `body`")
+        if self.body_order not in BODY_ORDERS:
+            raise ValueError(f"body_order must be one of {BODY_ORDERS}")
 
     @property
     def has_json(self) -> bool:
@@ -75,6 +85,8 @@ class RequestSpec:
         JSON content type unless the scenario set its own."""
         headers = dict(self.headers)
         kwargs: dict[str, Any] = {"name": self.name}
+        if self.bodies and not any(h.lower() == "content-type" for h in headers):
+            headers["Content-Type"] = "application/json"  # the body itself comes per send
         if self.has_json:
             kwargs["data"] = _json.dumps(self.json)
             if not any(h.lower() == "content-type" for h in headers):
@@ -89,6 +101,7 @@ class RequestSpec:
         """Plain-JSON form; `json` is left out entirely when there is no JSON body."""
         data = asdict(self)
         data["headers"] = dict(self.headers)
+        data["bodies"] = list(self.bodies)
         if not self.has_json:
             del data["json"]
         return data

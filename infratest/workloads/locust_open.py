@@ -24,6 +24,7 @@ import gevent.pool
 from locust import FastHttpUser, HttpUser, User, constant
 from requests.adapters import HTTPAdapter
 
+from infratest.workloads.body_pool import BodyPools
 from infratest.workloads.load_plan import LoadPlan, RequestSpec
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ class _Scheduler:
         self.pool = gevent.pool.Pool(plan.in_flight_cap)
         self.specs = list(plan.requests)
         self.weights = [r.weight for r in self.specs]
+        self.pools = BodyPools(self.specs, worker_index)
         self.fast = plan.user_class == "fast"
         self.catching_up = False  # still late from an earlier wait for a slot
 
@@ -103,7 +105,7 @@ class _Scheduler:
         run = self.run
         run.arrivals.sent(offset, time.time() - run.started_at, capped)
         spec = self._pick()
-        kwargs = spec.client_kwargs()
+        kwargs = self.pools.kwargs_for(spec)
         kwargs["context"] = {SCHEDULED_KEY: run.started_at + offset}
         if not self.fast:
             kwargs["timeout"] = self.plan.timeout_s

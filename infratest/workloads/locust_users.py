@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import gevent
 from locust import FastHttpUser, HttpUser, User, between, constant
 
+from infratest.workloads.body_pool import BodyPools
 from infratest.workloads.load_plan import LoadPlan, RequestSpec
 from infratest.workloads.locust_open import SCHEDULED_KEY, build_scheduler_class
 from infratest.workloads.recorder import EXAMPLE_CHARS
@@ -52,11 +53,13 @@ class InFlight:
         return tuple(round(s, 6) for s in self.starts.values() if measure_start <= s < measure_end)
 
 
-def _send(client: Any, spec: RequestSpec, plan: LoadPlan, run: "RunRecording") -> None:
+def _send(
+    client: Any, spec: RequestSpec, plan: LoadPlan, run: "RunRecording", pools: BodyPools
+) -> None:
     """Issue one request; failures are reported through Locust's `request` event. In a
     compare the host follows the block the send time falls in, and that time is the one the
     request is filed under, so the parent's split by window is exact."""
-    kwargs = spec.client_kwargs()
+    kwargs = pools.kwargs_for(spec)
     if plan.user_class != "fast":
         kwargs["timeout"] = plan.timeout_s
     url = spec.path
@@ -75,6 +78,7 @@ def build_user_class(plan: LoadPlan, run: "RunRecording", worker_index: int = 0)
     fast = plan.user_class == "fast"
     specs = list(plan.requests)
     weights = [r.weight for r in specs]
+    pools = BodyPools(specs, worker_index)
 
     def send(user: Any) -> None:
         if run.stop_event.is_set():  # the measured window is over: send nothing more
@@ -83,7 +87,7 @@ def build_user_class(plan: LoadPlan, run: "RunRecording", worker_index: int = 0)
         spec = specs[0] if len(specs) == 1 else random.choices(specs, weights)[0]
         run.in_flight.begin(time.time() - run.started_at)
         try:
-            _send(user.client, spec, plan, run)
+            _send(user.client, spec, plan, run, pools)
         finally:
             run.in_flight.end()
 

@@ -3,6 +3,7 @@ reason, bounded time, and no process left behind."""
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -254,3 +255,34 @@ def test_fast_then_slow_is_not_passed_at_its_fixed_duration(tmp_path: Path) -> N
     assert p95.value >= 0.2 and p95.high >= 0.2
     assert any("latency shifted during the run" in n for n in result.measurements.notes)
     assert result.measurements.stopping.stopped in ("duration", "failed")
+
+
+def _bodies(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_replayed_bodies_are_sent_in_file_order_or_sampled_by_seed(tmp_path: Path) -> None:
+    sent = tmp_path / "sent.jsonl"
+    (tmp_path / "bodies.jsonl").write_text(
+        "".join(json.dumps({"features": [i, 0.5]}) + "\n" for i in range(7))
+    )
+    config = behaviour_config(tmp_path, "--delay", "0.005", "--record-bodies", str(sent))
+    in_order = (
+        "load: {users: 1, duration: 2s, requests: "
+        "[{method: POST, path: /p, replay: bodies.jsonl, order: file}]}\n"
+        "expect: {errors.rate: < 50%}\n"
+    )
+    result = run_assumption(tmp_path, config, in_order)
+    assert result.outcome.verdict == Verdict.PASS, result.outcome.reason
+    received = _bodies(sent)
+    assert len(received) > 14
+    assert received[:14] == [{"features": [i % 7, 0.5]} for i in range(14)]
+    sent.unlink()
+    sampled = in_order.replace("order: file", "seed: 3")
+    run_assumption(tmp_path, config, sampled)
+    first = _bodies(sent)
+    assert {b["features"][0] for b in first} == set(range(7))  # every line is drawn from
+    assert first[:10] != received[:10]
+    sent.unlink()
+    run_assumption(tmp_path, config, sampled)
+    assert _bodies(sent)[:10] == first[:10]  # the same seed draws the same bodies

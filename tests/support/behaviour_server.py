@@ -10,7 +10,8 @@ churn without a leak, fixed RSS ballast, extra file descriptors and threads, a h
 concurrency cap (``--slots K --delay d`` serves at most K/d requests per second), and JSON
 predictions (``--answer-json``: a POST answers ``{"prediction": P}``, P a hash of the body;
 ``--disagree-every N`` changes P for the bodies in 1/N of the hash space, so two servers
-disagree on about 1 body in N of any set of distinct bodies).
+disagree on about 1 body in N of any set of distinct bodies), and a record of every POST body
+received (``--record-bodies FILE``, a line each, in arrival order).
 
 ``GET /healthz`` always answers 200 at once and is not counted as a request.
 """
@@ -52,6 +53,11 @@ class Behaviour:
         self.leaked: list[bytes] = []
         self.forever = threading.Event()  # never set: what hung requests wait on
         self.started = time.monotonic()
+
+    def record(self, body: bytes) -> None:
+        """Append one received body as a line of --record-bodies (what was sent, in order)."""
+        with self.count_lock, open(self.args.record_bodies, "ab") as out:
+            out.write(body.replace(b"\n", b" ") + b"\n")
 
     def next_number(self) -> int:
         """1-based arrival number of a counted request."""
@@ -133,6 +139,8 @@ class Handler(BaseHTTPRequestHandler):
             self._answer(200)
             return
         status, args = self.server.behaviour.serve(), self.server.behaviour.args
+        if args.record_bodies and self.command == "POST":
+            self.server.behaviour.record(body)
         if status == 200 and args.answer_json and self.command == "POST":
             answer = {"prediction": prediction_for(body, args.disagree_every)}
             self._answer(200, json.dumps(answer).encode(), "application/json")
@@ -222,6 +230,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--shed-every", type=int, default=0, help="every Nth request answers 503")
     add("--drift-epoch", type=float, default=0.0, help="epoch second a steady drift starts")
     add("--drift-per-s", type=float, default=0.0, help="service time added per second since")
+    add("--record-bodies", default=None, help="append each POST body to this file, a line each")
     add("--answer-json", action="store_true", help='POST answers {"prediction": P}')
     add("--disagree-every", type=int, default=0, help="P differs on 1/N of bodies (hash)")
     return parser.parse_args(argv)
