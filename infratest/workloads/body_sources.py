@@ -5,12 +5,17 @@ send the same pool."""
 from __future__ import annotations
 
 import functools
+import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from infratest.measurements import MeasurementError
 from infratest.spec.inputs_file import InputsError, read_inputs
 from infratest.spec.traffic import RequestSpec
+from infratest.workloads.load_plan import RequestSpec as PlanRequest
 
 
 @functools.lru_cache(maxsize=32)
@@ -31,3 +36,38 @@ def bodies_of(request: RequestSpec) -> tuple[Any, ...]:
         return _pool(kind, request.body_file, request.pool, request.seed)
     except (InputsError, ValueError) as exc:
         raise MeasurementError(f"{request.label}: {exc}") from None
+
+
+def pool_summaries(requests: Sequence[PlanRequest]) -> dict[str, dict[str, Any]]:
+    """Per request with a pool: how many bodies, how they are taken, and their sizes (the
+    report's size distribution of what could be sent)."""
+    out: dict[str, dict[str, Any]] = {}
+    for request in requests:
+        if not request.bodies:
+            continue
+        sizes = np.asarray([len(json.dumps(b).encode()) for b in request.bodies], dtype=float)
+        out[str(request.name)] = {
+            "bodies": len(request.bodies),
+            "order": request.body_order,
+            "seed": request.body_seed,
+            "bytes": {
+                "min": float(sizes.min()),
+                "p50": float(np.quantile(sizes, 0.5)),
+                "p95": float(np.quantile(sizes, 0.95)),
+                "max": float(sizes.max()),
+            },
+        }
+    return out
+
+
+def pool_notes(summaries: dict[str, dict[str, Any]]) -> list[str]:
+    """One note per request whose bodies come from a pool."""
+    notes = []
+    for name, pool in summaries.items():
+        taken = "in file order" if pool["order"] == "file" else f"at random (seed {pool['seed']})"
+        size = pool["bytes"]
+        notes.append(
+            f"{name}: bodies taken {taken} from a pool of {pool['bodies']}, "
+            f"{size['min']:.0f}–{size['max']:.0f} bytes (median {size['p50']:.0f})"
+        )
+    return notes

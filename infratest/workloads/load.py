@@ -12,7 +12,7 @@ from infratest.spec.load_sections import LoadSpec
 from infratest.spec.traffic import RequestSpec, Traffic
 from infratest.stats import exact
 from infratest.units import Condition
-from infratest.workloads.body_sources import bodies_of
+from infratest.workloads.body_sources import bodies_of, pool_notes, pool_summaries
 from infratest.workloads.context import WorkloadContext
 from infratest.workloads.cpu_sampler import cpu_peak
 from infratest.workloads.drift import latency_drift
@@ -269,6 +269,10 @@ def run_load_workload(ctx: WorkloadContext) -> Measurements:
         plan = dataclasses.replace(plan, workers=fleet.workers, users=users)
     rule = decision_rule(spec)
     run, found = watched_run(plan, ctx.assumption.expect, rule, ctx, ctx.progress, fleet)
+    pools = pool_summaries(plan.requests)
+    if pools:
+        found.series["load"]["bodies"] = pools
+        found.notes += pool_notes(pools)
     reason = no_answer_reason(run)
     if reason:
         found.error = reason

@@ -276,6 +276,11 @@ def test_replayed_bodies_are_sent_in_file_order_or_sampled_by_seed(tmp_path: Pat
     assert result.outcome.verdict == Verdict.PASS, result.outcome.reason
     received = _bodies(sent)
     assert len(received) > 14
+    pool = result.measurements.series["load"]["bodies"]["POST /p"]
+    assert pool["bodies"] == 7 and pool["order"] == "file" and pool["bytes"]["max"] > 10
+    assert any(
+        "bodies taken in file order from a pool of 7" in n for n in result.measurements.notes
+    )
     assert received[:14] == [{"features": [i % 7, 0.5]} for i in range(14)]
     sent.unlink()
     sampled = in_order.replace("order: file", "seed: 3")
