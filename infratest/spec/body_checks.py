@@ -4,7 +4,6 @@ schema is a schema. Reported at the request's key with the file's own line when 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 from infratest.spec.body_files import SECTIONS_WITH_REQUESTS
 from infratest.spec.inputs_file import InputsError, inputs_path, read_inputs
@@ -15,21 +14,31 @@ from infratest.spec.traffic import RequestSpec
 Finding = tuple[SpecPath, str]
 
 
-def _problem(request: RequestSpec, folder_of: str) -> tuple[str, str] | None:
-    """(key, message) when the request's body file cannot be used."""
+def _schema_problem(scenario_path: str, file: str | None) -> str | None:
+    if file is None:
+        return None
+    from infratest.bodies import SchemaError, load_schema  # schemathesis: loaded on need
+
+    try:
+        load_schema(inputs_path(scenario_path, file))
+    except SchemaError as exc:
+        return str(exc)
+    return None
+
+
+def _problem(request: RequestSpec, scenario_path: str) -> tuple[tuple[str, ...], str] | None:
+    """(key path, message) when a file the request names cannot be used."""
     if request.replay is not None:
         try:
-            read_inputs(inputs_path(folder_of, request.replay), request.pool)
+            read_inputs(inputs_path(scenario_path, request.replay), request.pool)
         except InputsError as exc:
-            return "replay", str(exc)
-    if request.json_schema is not None:
-        from infratest.bodies import SchemaError, load_schema  # schemathesis: loaded on need
-
-        try:
-            load_schema(Path(inputs_path(folder_of, request.json_schema)))
-        except SchemaError as exc:
-            return "json_schema", str(exc)
-    return None
+            return ("replay",), str(exc)
+    problem = _schema_problem(scenario_path, request.json_schema)
+    if problem:
+        return ("json_schema",), problem
+    check = request.answer_check
+    problem = _schema_problem(scenario_path, check.json_schema if check else None)
+    return (("validate", "json_schema"), problem) if problem else None
 
 
 def body_file_findings(a: Assumption, scenario_path: str, base: SpecPath) -> Iterator[Finding]:
@@ -38,8 +47,12 @@ def body_file_findings(a: Assumption, scenario_path: str, base: SpecPath) -> Ite
         section = getattr(a, name)
         if section is None:
             continue
+        check = getattr(section, "answer_check", None)
+        problem = _schema_problem(scenario_path, check.json_schema if check else None)
+        if problem:
+            yield (*base, name, "validate", "json_schema"), problem
         for index, request in enumerate(section.requests):
             found = _problem(request, scenario_path)
             if found is not None:
-                key, message = found
-                yield (*base, name, "requests", index, key), message
+                keys, message = found
+                yield (*base, name, "requests", index, *keys), message

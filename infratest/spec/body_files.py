@@ -5,29 +5,38 @@ pytest runs from."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel
 
 from infratest.spec.scenario import Assumption, Scenario
-from infratest.spec.traffic import RequestSpec
 
 SECTIONS_WITH_REQUESTS = ("load", "sweep", "capacity", "cold_start")
+REQUEST_FILES = ("json_schema", "replay")
+T = TypeVar("T", bound=BaseModel)
 
 
-def _absolute(request: RequestSpec, folder: Path) -> RequestSpec:
-    update = {
+def _absolute(model: T, keys: tuple[str, ...], folder: Path) -> T:
+    """`model` with the files named by `keys` made absolute (and its answer check's)."""
+    update: dict[str, object] = {
         key: str((folder / value).resolve())
-        for key in ("json_schema", "replay")
-        if (value := getattr(request, key)) is not None and not Path(value).is_absolute()
+        for key in keys
+        if (value := getattr(model, key, None)) is not None and not Path(value).is_absolute()
     }
-    return request.model_copy(update=update) if update else request
+    check = getattr(model, "answer_check", None)
+    if check is not None and check.json_schema is not None:
+        update["answer_check"] = _absolute(check, ("json_schema",), folder)
+    return model.model_copy(update=update) if update else model
 
 
 def _section_resolved(assumption: Assumption, folder: Path) -> Assumption:
     update = {}
     for name in SECTIONS_WITH_REQUESTS:
         section = getattr(assumption, name)
-        if section is not None and any(r.body_file for r in section.requests):
-            requests = tuple(_absolute(r, folder) for r in section.requests)
-            update[name] = section.model_copy(update={"requests": requests})
+        if section is None:
+            continue
+        requests = tuple(_absolute(r, REQUEST_FILES, folder) for r in section.requests)
+        update[name] = _absolute(section, (), folder).model_copy(update={"requests": requests})
     return assumption.model_copy(update=update) if update else assumption
 
 

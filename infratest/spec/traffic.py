@@ -30,6 +30,20 @@ def _request_shorthand(value: Any) -> Any:
     return value
 
 
+class ValidateSpec(Section):
+    """What counts as an answer: the statuses that are a success (default: the usual rule,
+    any status below 400) and a JSON Schema the body must match."""
+
+    status: tuple[int, ...] | None = Field(default=None, description="e.g. [200]")
+    json_schema: str | None = Field(
+        default=None, description="JSON Schema file the answer must match (relative path)"
+    )
+
+    @property
+    def active(self) -> bool:
+        return self.status is not None or self.json_schema is not None
+
+
 class RequestSpec(Section):
     """One kind of request in the load mix."""
 
@@ -51,6 +65,11 @@ class RequestSpec(Section):
         default=1000, ge=1, le=100_000, description="json_schema/replay: bodies drawn or read"
     )
     seed: int = Field(default=0, ge=0, description="json_schema/replay: the draws' seed")
+    answer_check: ValidateSpec | None = Field(
+        default=None,
+        alias="validate",
+        description="this request's answer check (instead of the load's)",
+    )
     weight: int = Field(default=1, ge=1, le=1000)
     name: str | None = None
 
@@ -120,6 +139,11 @@ class Traffic(Section):
     headers: dict[str, str] = Field(default_factory=dict, description="sent with every request")
     wait: WaitField = Wait()
     timeout: Duration = Field(default=10.0, gt=0, description="per-request timeout")
+    answer_check: ValidateSpec | None = Field(
+        default=None,
+        alias="validate",
+        description="an answer failing it counts as an error (every request without its own)",
+    )
     user_class: Literal["fast", "http"] = "fast"
 
 

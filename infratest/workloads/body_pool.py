@@ -1,6 +1,7 @@
 """Each send's body, for requests whose bodies were drawn or read before the run: encoded
 once, then taken at random (seeded, a different stream per generator process) or in the
-file's order, round and round. Used inside the Locust processes; pure Python."""
+file's order, round and round; and the check of each answer (`validate`). Used inside the
+Locust processes."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import random
 from collections.abc import Sequence
 
+from infratest.workloads.answer_check import AnswerCheck
 from infratest.workloads.load_plan import RequestSpec
 
 
@@ -34,6 +36,11 @@ class BodyPools:
 
     def __init__(self, specs: Sequence[RequestSpec], worker_index: int = 0) -> None:
         self.pools = {id(s): BodyPool(s, worker_index) for s in specs if s.bodies}
+        self.checks = {id(s): AnswerCheck(s) for s in specs}
+
+    def check(self, spec: RequestSpec) -> AnswerCheck:
+        """What `spec` accepts as an answer (`validate`)."""
+        return self.checks[id(spec)]
 
     def kwargs_for(self, spec: RequestSpec) -> dict:
         """The client keyword arguments of one send of `spec`, its body taken from its pool."""

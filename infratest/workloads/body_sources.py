@@ -14,7 +14,7 @@ import numpy as np
 
 from infratest.measurements import MeasurementError
 from infratest.spec.inputs_file import InputsError, read_inputs
-from infratest.spec.traffic import RequestSpec
+from infratest.spec.traffic import RequestSpec, ValidateSpec
 from infratest.workloads.load_plan import RequestSpec as PlanRequest
 
 
@@ -36,6 +36,23 @@ def bodies_of(request: RequestSpec) -> tuple[Any, ...]:
         return _pool(kind, request.body_file, request.pool, request.seed)
     except (InputsError, ValueError) as exc:
         raise MeasurementError(f"{request.label}: {exc}") from None
+
+
+@functools.lru_cache(maxsize=16)
+def _schema(file: str) -> Any:
+    from infratest.bodies import load_schema  # jsonschema's checks: loaded on need
+
+    return load_schema(Path(file))
+
+
+def answer_schema_of(check: ValidateSpec | None) -> Any:
+    """The answer schema a `validate` names, read once; None without one."""
+    if check is None or check.json_schema is None:
+        return None
+    try:
+        return _schema(check.json_schema)
+    except ValueError as exc:
+        raise MeasurementError(f"validate: {exc}") from None
 
 
 def pool_summaries(requests: Sequence[PlanRequest]) -> dict[str, dict[str, Any]]:

@@ -9,10 +9,15 @@ import random
 
 from infratest.measurements import MeasurementError, Measurements, Stopping
 from infratest.spec.load_sections import LoadSpec
-from infratest.spec.traffic import RequestSpec, Traffic
+from infratest.spec.traffic import RequestSpec, Traffic, ValidateSpec
 from infratest.stats import exact
 from infratest.units import Condition
-from infratest.workloads.body_sources import bodies_of, pool_notes, pool_summaries
+from infratest.workloads.body_sources import (
+    answer_schema_of,
+    bodies_of,
+    pool_notes,
+    pool_summaries,
+)
 from infratest.workloads.context import WorkloadContext
 from infratest.workloads.cpu_sampler import cpu_peak
 from infratest.workloads.drift import latency_drift
@@ -32,8 +37,12 @@ from infratest.workloads.worker_health import worker_rows
 from infratest.workloads.worker_policy import WorkerPolicy
 
 
-def plan_request(request: RequestSpec, common_headers: dict[str, str]) -> PlanRequest:
-    """A scenario request as the child process takes it."""
+def plan_request(
+    request: RequestSpec, common_headers: dict[str, str], check: ValidateSpec | None = None
+) -> PlanRequest:
+    """A scenario request as the child process takes it, with its bodies drawn and its answer
+    check (its own, else the load's) ready."""
+    check = request.answer_check or check
     return PlanRequest(
         method=request.method,
         path=request.path,
@@ -45,6 +54,8 @@ def plan_request(request: RequestSpec, common_headers: dict[str, str]) -> PlanRe
         bodies=bodies_of(request),
         body_order=request.order,
         body_seed=request.seed,
+        accept_status=tuple(check.status or ()) if check else (),
+        answer_schema=answer_schema_of(check),
     )
 
 
@@ -54,7 +65,9 @@ def build_plan(
     """The Locust plan for one load run (or one step of a sweep)."""
     return LoadPlan(
         host=url,
-        requests=tuple(plan_request(r, traffic.headers) for r in traffic.requests),
+        requests=tuple(
+            plan_request(r, traffic.headers, traffic.answer_check) for r in traffic.requests
+        ),
         users=users,
         ramp_s=ramp,
         duration_s=duration,

@@ -56,9 +56,13 @@ class RequestSpec:
     bodies: tuple[Any, ...] = field(default=(), hash=False)
     body_order: str = "random"  # or "file": in order, round and round
     body_seed: int = 0
+    # validate: the statuses that count as success (empty: the usual rule), the answer schema
+    accept_status: tuple[int, ...] = ()
+    answer_schema: Any = field(default=None, hash=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "bodies", tuple(self.bodies))
+        object.__setattr__(self, "accept_status", tuple(self.accept_status))
         method = self.method.upper()
         object.__setattr__(self, "method", method)
         object.__setattr__(self, "headers", dict(self.headers))

@@ -24,6 +24,7 @@ import gevent.pool
 from locust import FastHttpUser, HttpUser, User, constant
 from requests.adapters import HTTPAdapter
 
+from infratest.workloads.answer_check import send_checked
 from infratest.workloads.body_pool import BodyPools
 from infratest.workloads.load_plan import LoadPlan, RequestSpec
 
@@ -111,7 +112,8 @@ class _Scheduler:
             kwargs["timeout"] = self.plan.timeout_s
         run.in_flight.begin(offset)
         try:
-            self.user.client.request(spec.method, self.plan.url_at(spec.path, offset), **kwargs)
+            url = self.plan.url_at(spec.path, offset)
+            send_checked(self.user.client, spec.method, url, self.pools.check(spec), **kwargs)
         finally:
             run.in_flight.end()
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import gevent
 from locust import FastHttpUser, HttpUser, User, between, constant
 
+from infratest.workloads.answer_check import AnswerRejected, send_checked
 from infratest.workloads.body_pool import BodyPools
 from infratest.workloads.load_plan import LoadPlan, RequestSpec
 from infratest.workloads.locust_open import SCHEDULED_KEY, build_scheduler_class
@@ -22,7 +23,10 @@ if TYPE_CHECKING:
 
 
 def error_key(status: int, exc: BaseException) -> str:
-    """Group failures by what a person would act on: the HTTP status, timeout, or error type."""
+    """Group failures by what a person would act on: the HTTP status, timeout, or error type
+    (or, for an answer `validate` rejected, what was wrong with it)."""
+    if isinstance(exc, AnswerRejected):
+        return exc.key
     if status >= 400:
         return f"HTTP {status}"
     text = str(exc).lower()
@@ -34,6 +38,8 @@ def error_key(status: int, exc: BaseException) -> str:
 
 
 def failure_example(exc: BaseException) -> str:
+    if isinstance(exc, AnswerRejected):
+        return exc.example[:EXAMPLE_CHARS]
     return f"{type(exc).__name__}: {exc}"[:EXAMPLE_CHARS]
 
 
@@ -67,7 +73,7 @@ def _send(
         now = time.time()
         url = plan.url_at(spec.path, now - run.started_at)
         kwargs["context"] = {SCHEDULED_KEY: now}
-    client.request(spec.method, url, **kwargs)
+    send_checked(client, spec.method, url, pools.check(spec), **kwargs)
 
 
 def build_user_class(plan: LoadPlan, run: "RunRecording", worker_index: int = 0) -> type[User]:

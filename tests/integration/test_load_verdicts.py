@@ -291,3 +291,34 @@ def test_replayed_bodies_are_sent_in_file_order_or_sampled_by_seed(tmp_path: Pat
     sent.unlink()
     run_assumption(tmp_path, config, sampled)
     assert _bodies(sent)[:10] == first[:10]  # the same seed draws the same bodies
+
+
+def test_answers_failing_validate_count_as_errors_by_what_was_wrong(tmp_path: Path) -> None:
+    (tmp_path / "answer.json").write_text(
+        json.dumps(
+            {
+                "$schema": "https://json-schema.org/draft/2020-12/schema",
+                "type": "object",
+                "required": ["prediction"],
+                "properties": {"prediction": {"type": "integer", "maximum": 499}},
+            }
+        )
+    )
+    (tmp_path / "bodies.jsonl").write_text("".join(json.dumps({"id": i}) + "\n" for i in range(50)))
+    config = behaviour_config(tmp_path, "--answer-json", "--error-every", "10")
+    result = run_assumption(
+        tmp_path,
+        config,
+        "load: {users: 2, duration: 3s, fail_fast: false, requests: "
+        "[{method: POST, path: /p, replay: bodies.jsonl}], "
+        "validate: {status: [200], json_schema: answer.json}}\n"
+        "expect: {errors.rate: < 1%}\n",
+    )
+    kinds = {k["key"]: k for k in result.measurements.series["load"]["error_kinds"]}
+    assert set(kinds) == {"schema: prediction: maximum", "status: 500"}, kinds
+    requests = result.measurements.series["load"]["requests"]
+    share = kinds["schema: prediction: maximum"]["count"] / requests["sent"]
+    assert 0.3 < share < 0.65  # P is spread over 0..999: about half are over 499
+    example = kinds["schema: prediction: maximum"]["examples"][0]
+    assert example.startswith("schema: prediction: maximum; body: {") and "prediction" in example
+    assert result.outcome.verdict == Verdict.FAIL
