@@ -8,8 +8,10 @@ import sys
 import time
 from pathlib import Path
 
+import jsonschema
 import pytest
 
+from infratest.bodies import draw_bodies
 from infratest.execution import AssumptionResult
 from infratest.hosts import free_port
 from infratest.spec.config import Config
@@ -322,3 +324,40 @@ def test_answers_failing_validate_count_as_errors_by_what_was_wrong(tmp_path: Pa
     example = kinds["schema: prediction: maximum"]["examples"][0]
     assert example.startswith("schema: prediction: maximum; body: {") and "prediction" in example
     assert result.outcome.verdict == Verdict.FAIL
+
+
+def test_bodies_drawn_from_a_schema_all_match_it(tmp_path: Path) -> None:
+    schema = {
+        "type": "object",
+        "required": ["features"],
+        "additionalProperties": False,
+        "properties": {
+            "features": {
+                "type": "array",
+                "items": {"type": "number"},
+                "minItems": 1,
+                "maxItems": 8,
+            },
+            "model": {"enum": ["a", "b"]},
+        },
+    }
+    (tmp_path / "request.json").write_text(json.dumps(schema))
+    sent = tmp_path / "sent.jsonl"
+    config = behaviour_config(tmp_path, "--delay", "0.002", "--record-bodies", str(sent))
+    assumption = (
+        "load: {users: 2, duration: 2s, requests: "
+        "[{method: POST, path: /p, json_schema: request.json, pool: 200, seed: 5}]}\n"
+        "expect: {errors.rate: < 50%}\n"
+    )
+    result = run_assumption(tmp_path, config, assumption)
+    assert result.outcome.verdict == Verdict.PASS, result.outcome.reason
+    received = _bodies(sent)
+    assert len(received) > 50
+    for body in received:
+        jsonschema.validate(body, schema)
+    assert len({json.dumps(b, sort_keys=True) for b in received}) > 20  # varied, not one literal
+    assert result.measurements.series["load"]["bodies"]["POST /p"]["bodies"] == 200
+    sent.unlink()
+    run_assumption(tmp_path, config, assumption)
+    pool = {json.dumps(b, sort_keys=True) for b in draw_bodies(schema, 200, 5)}
+    assert {json.dumps(b, sort_keys=True) for b in _bodies(sent)} <= pool  # same seed, same pool
