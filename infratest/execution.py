@@ -84,6 +84,12 @@ def _capacity(ctx: WorkloadContext) -> Measurements:
     return run_capacity_workload(ctx)
 
 
+def _fuzz(ctx: WorkloadContext) -> Measurements:
+    from infratest.workloads.fuzz import run_fuzz_workload
+
+    return run_fuzz_workload(ctx)
+
+
 # Imported lazily: a session that only checks disks never loads the load generator's code.
 WORKLOADS: dict[str, Workload] = {
     "load": _load,
@@ -94,6 +100,7 @@ WORKLOADS: dict[str, Workload] = {
     "s3": _s3,
     "sweep": _sweep,
     "capacity": _capacity,
+    "fuzz": _fuzz,
 }
 
 

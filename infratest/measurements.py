@@ -64,6 +64,7 @@ class Measurements:
     values: dict[str, Interval] = field(default_factory=dict)
     # compare: the candidate's change from the baseline per metric (values hold its own)
     changes: dict[str, Delta] = field(default_factory=dict)
+    details: dict[str, str] = field(default_factory=dict)  # said after a check's reason
     series: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     untrusted: str | None = None  # why no check may pass (e.g. the load generator saturated)
@@ -82,6 +83,7 @@ class Measurements:
         """Fold another workload's or probe's results into these."""
         self.values.update(other.values)
         self.changes.update(other.changes)
+        self.details.update(other.details)
         self.series.update(other.series)
         self.notes += other.notes
         if other.untrusted and not self.untrusted:

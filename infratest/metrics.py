@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from infratest.units import Dimension
 
-WORKLOADS = ("load", "observe", "sweep", "capacity", "cold_start", "disk", "s3", "network")
+WORKLOADS = ("load", "observe", "sweep", "capacity", "cold_start", "disk", "s3", "network", "fuzz")
 
 D = Dimension
 
@@ -76,6 +76,10 @@ _CAPACITY = [
 # Metrics only steps over users make (the USL models concurrency), and only steps over rates.
 USER_STEP_METRICS = frozenset({"capacity.users", "usl.peak_users", "usl.peak_throughput"})
 RATE_STEP_METRICS = frozenset({"capacity.rate"})
+_FUZZ = [
+    ("fuzz.server_errors", D.COUNT, "fuzz: bodies answered 5xx, reset or hung past the timeout"),
+    ("fuzz.examples", D.COUNT, "fuzz: bodies sent"),
+]
 _COLD_START = [
     ("cold_start.ready", D.DURATION, "launch until the readiness check passes"),
     ("cold_start.first_response", D.DURATION, "launch until the first successful answer"),
@@ -110,6 +114,7 @@ def _catalogue() -> dict[str, Metric]:
         ("sweep", _SWEEP),
         ("capacity", _CAPACITY),
         ("cold_start", _COLD_START),
+        ("fuzz", _FUZZ),
         ("disk", _DISK),
         ("s3", _S3),
     ]

@@ -166,6 +166,8 @@ def check(metric: str, condition: Condition, measurements: Measurements) -> Chec
         reason = _explain_change(metric, condition, interval, verdict, baseline)
     else:
         reason = _explain(metric, condition, interval, verdict)
+    if metric in measurements.details and verdict != Verdict.PASS:
+        reason += f"; {measurements.details[metric]}"
     if verdict == Verdict.FAIL and measurements.may_fail(metric):
         return Check(metric, condition, interval, verdict, reason, baseline)
     if not measurements.trusted(metric):

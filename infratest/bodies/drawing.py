@@ -18,8 +18,8 @@ from infratest.bodies.isolation import without_local_constants
 from infratest.bodies.openapi_document import request_document
 from infratest.bodies.schema_file import SchemaError, check_schema
 
-#: Body kinds by the `mode` a caller names; "invalid" (GenerationMode.NEGATIVE) comes later.
-MODES = {"valid": GenerationMode.POSITIVE}
+#: Body kinds by the `mode` a caller names: valid for the schema, or breaking it on purpose.
+MODES = {"valid": GenerationMode.POSITIVE, "invalid": GenerationMode.NEGATIVE}
 
 #: A round that asks for fewer new examples wastes most of its time on engine start-up.
 MIN_ROUND = 100
@@ -34,28 +34,29 @@ def draw_bodies(schema: dict, count: int, seed: int, mode: str = "valid") -> lis
     if count < 0:
         raise ValueError(f"count must be >= 0, not {count}")
     check_schema(schema)
-    strategy = _strategy(schema, MODES[mode])
+    strategy = body_strategy(schema, MODES[mode])
     bodies: dict[str, Any] = {}
     round_index = 0
     while len(bodies) < count:
         wanted = max(count - len(bodies), MIN_ROUND)
-        drawn = _draw_round(strategy, wanted, _round_seed(seed, round_index))
+        drawn = draw_round(strategy, wanted, _round_seed(seed, round_index))
         before = len(bodies)
         for body in drawn:
-            bodies.setdefault(json.dumps(body, sort_keys=True), body)
+            bodies.setdefault(json.dumps(body, sort_keys=True, default=repr), body)
         if len(drawn) < wanted or len(bodies) == before:
             break  # hypothesis ran out of distinct inputs: the schema allows no more
         round_index += 1
     return list(bodies.values())[:count]
 
 
-def _strategy(schema: dict, generation_mode: GenerationMode) -> Any:
+def body_strategy(schema: dict, generation_mode: GenerationMode) -> Any:
+    """A hypothesis strategy of request bodies for the schema (valid or schema-breaking)."""
     document = request_document(schema)
     loaded = schemathesis.openapi.from_dict(document, config=schemathesis.Config())
     (result,) = loaded.get_all_operations()
     if not hasattr(result, "ok"):
         raise SchemaError(f"schema: schemathesis cannot use it: {result.err()}")
-    return result.ok().as_strategy(generation_mode=generation_mode)
+    return result.ok().as_strategy(generation_mode=generation_mode).map(lambda case: case.body)
 
 
 def _round_seed(base: int, round_index: int) -> int | str:
@@ -64,7 +65,7 @@ def _round_seed(base: int, round_index: int) -> int | str:
     return base if round_index == 0 else f"{base}/{round_index}"
 
 
-def _draw_round(strategy: Any, count: int, round_seed: int | str) -> list[Any]:
+def draw_round(strategy: Any, count: int, round_seed: int | str) -> list[Any]:
     """Up to `count` bodies from one hypothesis run: generation only, no database, no
     shrinking, no health checks, nothing printed."""
     drawn: list[Any] = []
@@ -81,10 +82,10 @@ def _draw_round(strategy: Any, count: int, round_seed: int | str) -> list[Any]:
     )
     @seed(round_seed)
     @given(strategy)
-    def collect(case: Any) -> None:
-        if isinstance(case.body, NotSet):
+    def collect(body: Any) -> None:
+        if isinstance(body, NotSet):
             raise SchemaError("schema: schemathesis drew a request without a body")
-        drawn.append(case.body)
+        drawn.append(body)
 
     with warnings.catch_warnings(), without_local_constants():
         warnings.simplefilter("ignore")

@@ -42,7 +42,12 @@ def _problem(request: RequestSpec, scenario_path: str) -> tuple[tuple[str, ...],
 
 
 def body_file_findings(a: Assumption, scenario_path: str, base: SpecPath) -> Iterator[Finding]:
-    """Every request of every section of `a` whose body file is unusable."""
+    """Every request of every section of `a` whose body file is unusable (and a fuzz's
+    schema)."""
+    if a.fuzz is not None:
+        problem = _schema_problem(scenario_path, a.fuzz.json_schema)
+        if problem:
+            yield (*base, "fuzz", "json_schema"), problem
     for name in SECTIONS_WITH_REQUESTS:
         section = getattr(a, name)
         if section is None:

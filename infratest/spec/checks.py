@@ -34,7 +34,7 @@ Finding = tuple[Path, str]
 
 # Workloads that send traffic to the scenario's shared target instance; cold starts also need
 # the target, but launch fresh instances of their own.
-SHARED_TARGET_WORKLOADS = ("load", "sweep", "capacity")
+SHARED_TARGET_WORKLOADS = ("load", "sweep", "capacity", "fuzz")
 TARGET_WORKLOADS = (*SHARED_TARGET_WORKLOADS, "cold_start")
 LOAD_METRICS = tuple(m for m in produced_by("load") if m not in OPEN_MODEL_METRICS)
 # Ratio metrics that are not a share of a whole: superlinear scaling is rare but real.

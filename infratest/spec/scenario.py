@@ -17,6 +17,7 @@ from infratest.spec.fields import (
     Ratio,
     Section,
 )
+from infratest.spec.fuzz_section import FuzzSpec
 from infratest.spec.load_sections import CapacitySpec, LoadSpec, SweepSpec
 from infratest.spec.resource_sections import (
     ColdStartSpec,
@@ -45,6 +46,7 @@ class Assumption(Section):
     disk: DiskSpec | None = None
     s3: S3Spec | None = None
     network: NetworkSpec | None = None
+    fuzz: FuzzSpec | None = None
     probe: ProbeField = None
     compare: CompareSpec | None = Field(
         default=None, description="run the load against the baseline and a candidate"

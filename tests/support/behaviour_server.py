@@ -11,7 +11,9 @@ concurrency cap (``--slots K --delay d`` serves at most K/d requests per second)
 predictions (``--answer-json``: a POST answers ``{"prediction": P}``, P a hash of the body;
 ``--disagree-every N`` changes P for the bodies in 1/N of the hash space, so two servers
 disagree on about 1 body in N of any set of distinct bodies), and a record of every POST body
-received (``--record-bodies FILE``, a line each, in arrival order).
+received (``--record-bodies FILE``, a line each, in arrival order), and input validation
+(``--validate-features``: 400 unless ``{"features": [4 finite numbers]}``;
+``--crash-on-empty-features``: a 500 for an empty list, the bug a fuzz must find).
 
 ``GET /healthz`` always answers 200 at once and is not counted as a request.
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import signal
 import sys
@@ -125,6 +128,24 @@ def churn_objects(kib: int) -> list[object]:
     return objects
 
 
+def features_status(body: bytes, crash_on_empty: bool) -> int | None:
+    """--validate-features: 400 unless the body is {"features": [four finite numbers]}; an
+    empty list is a 500 with --crash-on-empty-features (the bug a fuzz should find)."""
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return 400
+    features = document.get("features") if isinstance(document, dict) else None
+    if not isinstance(features, list):
+        return 400
+    if not features:
+        return 500 if crash_on_empty else 400
+    numbers = [x for x in features if isinstance(x, int | float) and not isinstance(x, bool)]
+    if len(features) != 4 or len(numbers) != 4 or not all(math.isfinite(x) for x in numbers):
+        return 400
+    return None
+
+
 class Handler(BaseHTTPRequestHandler):
     """Any path, GET or POST; keep-alive friendly and silent."""
 
@@ -138,7 +159,13 @@ class Handler(BaseHTTPRequestHandler):
         if self.path.split("?", 1)[0] == "/healthz":
             self._answer(200)
             return
-        status, args = self.server.behaviour.serve(), self.server.behaviour.args
+        args = self.server.behaviour.args
+        if args.validate_features and self.command == "POST":
+            rejected = features_status(body, args.crash_on_empty_features)
+            if rejected is not None:
+                self._answer(rejected)
+                return
+        status = self.server.behaviour.serve()
         if args.record_bodies and self.command == "POST":
             self.server.behaviour.record(body)
         if status == 200 and args.answer_json and self.command == "POST":
@@ -231,6 +258,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--drift-epoch", type=float, default=0.0, help="epoch second a steady drift starts")
     add("--drift-per-s", type=float, default=0.0, help="service time added per second since")
     add("--record-bodies", default=None, help="append each POST body to this file, a line each")
+    add("--validate-features", action="store_true", help='400 unless {"features": [4 numbers]}')
+    add("--crash-on-empty-features", action="store_true", help="with it: 500 on features []")
     add("--answer-json", action="store_true", help='POST answers {"prediction": P}')
     add("--disagree-every", type=int, default=0, help="P differs on 1/N of bodies (hash)")
     return parser.parse_args(argv)

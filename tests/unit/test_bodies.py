@@ -11,6 +11,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import jsonschema
 import pytest
 from jsonschema.validators import validator_for
 
@@ -157,9 +158,13 @@ def test_drawing_prints_and_warns_nothing(capfd: pytest.CaptureFixture[str]) -> 
     assert [str(w.message) for w in caught] == []
 
 
-def test_only_valid_mode_for_now() -> None:
-    with pytest.raises(ValueError, match="invalid"):
-        draw_bodies(PREDICT, 3, seed=1, mode="invalid")
+def test_invalid_mode_draws_bodies_that_break_the_schema_and_unknown_modes_are_refused() -> None:
+    validator = jsonschema.validators.validator_for(PREDICT)(PREDICT)
+    broken = draw_bodies(PREDICT, 30, seed=1, mode="invalid")
+    documents = [b for b in broken if not isinstance(b, bytes)]  # raw bytes: not even JSON
+    assert len(broken) >= 10 and all(not validator.is_valid(b) for b in documents)
+    with pytest.raises(ValueError, match="mode"):
+        draw_bodies(PREDICT, 3, seed=1, mode="weird")
 
 
 @pytest.mark.parametrize("dialect", [DRAFT7, DRAFT2020, None])
