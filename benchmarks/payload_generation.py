@@ -24,18 +24,11 @@ import time
 from infratest.bodies import draw_bodies
 from infratest.workloads.load_plan import LoadPlan, RequestSpec
 from infratest.workloads.load_runner import run_load
+from tests.support.predict_schemas import FEATURES, features_schema
 from tests.support.servers import start_server
 
 USERS, SECONDS = 10, 8.0
 
-FEATURES = {
-    "type": "object",
-    "required": ["features"],
-    "properties": {
-        "features": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4}
-    },
-    "additionalProperties": False,
-}
 WITH_TEXT_AND_NESTED = {
     "type": "object",
     "required": ["model", "inputs"],
@@ -58,17 +51,7 @@ WITH_TEXT_AND_NESTED = {
     },
     "additionalProperties": False,
 }
-DEMO_VALID = {  # bodies the demo answers 200 to (its features are bounded)
-    **FEATURES,
-    "properties": {
-        "features": {
-            "type": "array",
-            "items": {"type": "number", "minimum": -10, "maximum": 10},
-            "minItems": 4,
-            "maxItems": 4,
-        }
-    },
-}
+DEMO_VALID = features_schema(minimum=-10, maximum=10)  # bodies the demo answers 200 to
 SCHEMAS = {"features[4]": FEATURES, "string + nested object": WITH_TEXT_AND_NESTED}
 
 

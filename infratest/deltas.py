@@ -47,7 +47,7 @@ from scipy import stats as sps
 from infratest.metrics import LOAD_CHANGE_METRICS
 from infratest.stats import Interval
 
-__all__ = ["DELTA_METRICS", "Delta", "SideSample", "delta_intervals"]
+__all__ = ["DELTA_METRICS", "Delta", "SideSample", "change_from_bounds", "delta_intervals"]
 
 DELTA_METRICS = LOAD_CHANGE_METRICS
 METHOD = "window-bootstrap"
@@ -458,3 +458,23 @@ def delta_intervals(
         )
         for m in metrics
     }
+
+
+def change_from_bounds(
+    metric: str, base: Interval, cand: Interval, method: str, confidence: float | None = None
+) -> Delta:
+    """A change from two separate intervals, each end taken at the other's far end. Its level
+    is `confidence` when each was made at 1 − (1 − confidence)/2 (Bonferroni); by default the
+    inputs' own. For figures a resampling cannot serve: probe readings, rare failures."""
+    c, n = confidence or cand.confidence, cand.n + base.n
+    value = cand.value - base.value
+    low, high = cand.low - base.high, cand.high - base.low
+    absolute = Interval(value, min(low, value), max(high, value), c, n, method)
+    if not base.value > 0 or not math.isfinite(cand.value):
+        relative = Interval(NAN, -INF, INF, c, n, method)
+    else:
+        value = cand.value / base.value - 1.0
+        low = cand.low / base.high - 1.0 if base.high > 0 and math.isfinite(base.high) else -1.0
+        high = cand.high / base.low - 1.0 if base.low > 0 else INF
+        relative = Interval(value, min(low, value), max(high, value), c, n, method)
+    return Delta(metric, base.value, cand.value, absolute, relative)

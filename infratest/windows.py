@@ -28,7 +28,14 @@ from infratest.anytime import (
 from infratest.correlation import design_effect
 from infratest.stats import Interval, _check_confidence, exact
 
-__all__ = ["Censored", "LatencyWindows", "proportion_over_windows", "rate_over_windows"]
+__all__ = [
+    "Censored",
+    "LatencyWindows",
+    "merge_histograms",
+    "proportion_once_over_windows",
+    "proportion_over_windows",
+    "rate_over_windows",
+]
 
 _INITIAL_ROWS = 1024
 INF = math.inf
@@ -67,7 +74,7 @@ class _WindowSeries:
     censored_position: np.ndarray
 
 
-def _merge_histograms(
+def merge_histograms(
     values: np.ndarray, counts: np.ndarray, new_values: np.ndarray, new_counts: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sorted histogram plus unsorted rows, without re-sorting what is already sorted: the
@@ -172,7 +179,7 @@ class LatencyWindows:
         """All windows as one histogram: distinct values ascending, their counts."""
         if self._pooled_rows < self._rows:
             new = slice(self._pooled_rows, self._rows)
-            self._pool = _merge_histograms(*self._pool, self._row_value[new], self._row_count[new])
+            self._pool = merge_histograms(*self._pool, self._row_value[new], self._row_count[new])
             self._pooled_rows = self._rows
         return self._pool[0].copy(), self._pool[1].copy()
 

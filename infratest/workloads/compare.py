@@ -9,7 +9,6 @@ import dataclasses
 
 from infratest.deltas import DELTA_METRICS, delta_intervals
 from infratest.measurements import Measurements
-from infratest.metrics import PREDICTION_METRICS
 from infratest.workloads.compare_errors import errors_change
 from infratest.workloads.compare_series import compare_series, layout_note
 from infratest.workloads.compare_split import side_record, side_sample
@@ -75,7 +74,8 @@ def run_compare_workload(ctx: WorkloadContext) -> Measurements:
     assert layout is not None
     run = execute(plan, None, fleet, ctx.allow_hosts)
     latency_of, confidence = ctx.assumption.latency_of, ctx.confidence
-    whole = load_measurements(run, confidence, latency_of, decision_rule(spec).max_lag_s)
+    # the whole run's trust, series and notes; its figures are each side's, below
+    whole = load_measurements(run, confidence, latency_of, decision_rule(spec).max_lag_s, ())
     records = {side: side_record(run.record, layout, side) for side in (BASELINE, CANDIDATE)}
     values = _side_values(records, Reading(confidence, latency_of))
     found = Measurements(
@@ -83,8 +83,7 @@ def run_compare_workload(ctx: WorkloadContext) -> Measurements:
         series=whole.series,
         notes=whole.notes,
         untrusted=whole.untrusted,
-        # answers do not depend on how well the generator kept up
-        untrusted_except=whole.untrusted_except | PREDICTION_METRICS,
+        untrusted_except=whole.untrusted_except,
         untrusted_fails_stand=whole.untrusted_fails_stand,
     )
     found.stopping = stopping_of(run, plan, None)
@@ -92,8 +91,9 @@ def run_compare_workload(ctx: WorkloadContext) -> Measurements:
         window = row["t"] - round(layout.measure_start_s)
         row["side"] = SIDES[layout.side_of_window(window)] if window >= 0 else None
     samples = [side_sample(run.record, layout, s, latency_of) for s in (BASELINE, CANDIDATE)]
-    found.changes = delta_intervals(*samples, confidence, DELTA_METRICS)
-    found.changes["errors.rate"] = errors_change(records, confidence)
+    resampled = [m for m in DELTA_METRICS if m != "errors.rate"]  # errors: errors_change
+    found.changes = delta_intervals(*samples, confidence, resampled)
+    found.changes["errors.rate"] = errors_change(records, confidence, latency_of)
     names = (ctx.scenario.target or "baseline", compare.candidate)
     found.series["compare"] = compare_series(layout, run.record, records, values, names, latency_of)
     found.notes.append(layout_note(layout, names))

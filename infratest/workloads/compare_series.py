@@ -10,6 +10,7 @@ import numpy as np
 from infratest.stats import Interval
 from infratest.workloads.compare_split import block_figures
 from infratest.workloads.load_record import LoadRecord
+from infratest.workloads.load_series import weighted_quantiles
 from infratest.workloads.rounds import BASELINE, CANDIDATE, SIDES, RoundLayout
 
 CDF_POINTS = 101
@@ -53,7 +54,5 @@ def cdf(record: LoadRecord, latency_of: str) -> list[list[float]]:
     values, counts = source.pooled()
     if not counts.size:
         return []
-    cumulative = np.cumsum(counts) / counts.sum()
     qs = np.linspace(0.0, 1.0, CDF_POINTS)
-    at = np.minimum(np.searchsorted(cumulative, qs, side="left"), values.size - 1)
-    return [[float(values[i]), float(q)] for i, q in zip(at, qs, strict=True)]
+    return [[v, float(q)] for v, q in zip(weighted_quantiles(values, counts, qs), qs, strict=True)]

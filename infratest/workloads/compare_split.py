@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from infratest.deltas import SideSample
-from infratest.windows import Censored, LatencyWindows
+from infratest.windows import Censored, LatencyWindows, merge_histograms
 from infratest.workloads.load_record import LoadRecord
+from infratest.workloads.load_series import weighted_quantiles
 from infratest.workloads.rounds import SIDES, RoundLayout
 
 
@@ -61,21 +62,13 @@ def side_sample(record: LoadRecord, layout: RoundLayout, side: int, latency_of: 
         if latency_of != "successful":
             waited = censored.elapsed_s[censored.windows == w]
             if waited.size:
-                v, c = _with(v, c, waited)
+                v, c = merge_histograms(v, c, waited, np.ones(waited.size, dtype=np.int64))
         values.append(v)
         counts.append(c)
     ok = np.asarray([record.outcomes.ok.get(w, 0) for w in windows], dtype=float)
     failed = np.asarray([record.outcomes.failed.get(w, 0) for w in windows], dtype=float)
     blocks = np.asarray([layout.block_of_window(w) for w in windows], dtype=np.int64)
     return SideSample(tuple(values), tuple(counts), ok, failed, blocks)
-
-
-def _with(values: np.ndarray, counts: np.ndarray, extra: np.ndarray) -> tuple:
-    merged = np.concatenate([values, extra])
-    weights = np.concatenate([counts, np.ones(extra.size, dtype=np.int64)])
-    distinct, inv = np.unique(merged, return_inverse=True)
-    summed = np.bincount(inv.reshape(-1), weights=weights, minlength=distinct.size)
-    return distinct, np.rint(summed).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -96,15 +89,18 @@ class BlockFigures:
 
 
 def block_figures(record: LoadRecord, layout: RoundLayout, latency_of: str) -> list[BlockFigures]:
-    """Per block: requests, failures, p50 and p95 (plain quantiles: for the eye, not a verdict)."""
+    """Per block: requests, failures, p50 and p95 (nearest-rank, as the per-second series:
+    for the eye, not a verdict)."""
     source = record.successful if latency_of == "successful" else record.everything
     per = {w: (v, c) for w, v, c in source.per_window()}
     rows = []
     for block in range(layout.blocks):
         span = range(block * layout.block_s, (block + 1) * layout.block_s)
-        parts = [per[w] for w in span if w in per]
-        v = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0)
-        c = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
+        v, c = np.zeros(0), np.zeros(0, dtype=np.int64)
+        for w in span:
+            if w in per:
+                v, c = merge_histograms(v, c, *per[w])
+        p50, p95 = weighted_quantiles(v, c, (0.50, 0.95)) if c.sum() > 0 else (None, None)
         ok = sum(record.outcomes.ok.get(w, 0) for w in span)
         failed = sum(record.outcomes.failed.get(w, 0) for w in span)
         rows.append(
@@ -115,17 +111,8 @@ def block_figures(record: LoadRecord, layout: RoundLayout, latency_of: str) -> l
                 start_s=layout.measure_start_s + block * layout.block_s,
                 requests=ok + failed,
                 failed=failed,
-                p50_s=_plain_quantile(v, c, 0.50),
-                p95_s=_plain_quantile(v, c, 0.95),
+                p50_s=p50,
+                p95_s=p95,
             )
         )
     return rows
-
-
-def _plain_quantile(values: np.ndarray, counts: np.ndarray, q: float) -> float | None:
-    if counts.sum() <= 0:
-        return None
-    order = np.argsort(values)
-    cumulative = np.cumsum(counts[order])
-    at = int(np.searchsorted(cumulative, q * cumulative[-1], side="left"))
-    return float(values[order][min(at, values.size - 1)])

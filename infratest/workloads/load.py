@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import random
+from collections.abc import Iterable
 
 from infratest.measurements import MeasurementError, Measurements, Stopping
 from infratest.spec.load_sections import LoadSpec
@@ -130,13 +131,19 @@ def stopping_of(run: LoadRun, plan: LoadPlan, monitor: CheckMonitor | None) -> S
 
 
 def load_measurements(
-    run: LoadRun, confidence: float, latency_of: str, max_lag_s: float = DEFAULT_MAX_LAG_S
+    run: LoadRun,
+    confidence: float,
+    latency_of: str,
+    max_lag_s: float = DEFAULT_MAX_LAG_S,
+    metrics: Iterable[str] | None = None,
 ) -> Measurements:
-    """Every load metric with its interval, the series for reports, and notes. A run whose
-    generator was saturated, or (open model) did not keep its schedule, cannot pass."""
+    """Every load metric (or those named) with its interval, the series for reports, and
+    notes. A run whose generator was saturated, or (open model) did not keep its schedule,
+    cannot pass."""
     record = run.record
     found = Measurements()
-    for metric, interval in load_intervals(record, Reading(confidence, latency_of)).items():
+    reading = Reading(confidence, latency_of)
+    for metric, interval in load_intervals(record, reading, metrics).items():
         found.add(metric, interval)
     found.add("generator.cpu.peak", exact(run.generator_cpu_peak, confidence))
     # a distributed run's peak is the busiest process; the workers' own peaks are judged apart

@@ -17,7 +17,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from infratest.stats import Interval, exact
-from infratest.windows import Censored, proportion_over_windows, rate_over_windows
+from infratest.windows import (
+    Censored,
+    proportion_once_over_windows,
+    proportion_over_windows,
+    rate_over_windows,
+)
 from infratest.workloads.load_record import LoadRecord
 
 PERCENTILES = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99, "p999": 0.999}
@@ -44,6 +49,7 @@ class Reading:
     confidence: float
     latency_of: str = "all"
     cautious: bool = False
+    once: bool = False  # decided once at the end, never watched (a compare): fixed-sample width
 
 
 Figure = Callable[[LoadRecord, Reading], Interval]
@@ -91,12 +97,18 @@ def _errors_rate(record: LoadRecord, how: Reading) -> Interval:
     windows = _window_count(record, censored)
     ok, failed = record.outcomes.per_window(windows)
     unanswered = np.bincount(censored.windows[censored.windows >= 0], minlength=windows)[:windows]
-    c, cautious = how.confidence, how.cautious
-    known = proportion_over_windows(ok + failed, failed, c, cautious)
+
+    def share(trials: np.ndarray, events: np.ndarray) -> Interval:
+        if how.once:
+            return proportion_once_over_windows(trials, events, how.confidence)
+        return proportion_over_windows(trials, events, how.confidence, how.cautious)
+
+    known = share(ok + failed, failed)
     if not unanswered.any():
         return known
-    worst = proportion_over_windows(ok + failed + unanswered, failed + unanswered, c, cautious)
-    best = proportion_over_windows(ok + failed + unanswered, failed, c, cautious)
+    worst = share(ok + failed + unanswered, failed + unanswered)
+    best = share(ok + failed + unanswered, failed)
+    c = how.confidence
     return Interval(known.value, best.low, worst.high, c, worst.n, known.method, worst.effective_n)
 
 

@@ -3,6 +3,7 @@ request counts by outcome, and the kinds of failure with examples."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,7 @@ from infratest.workloads.saturation import lag_share
 SERIES_PERCENTILES = (0.50, 0.95, 0.99)
 
 
-def _weighted_quantiles(values: np.ndarray, counts: np.ndarray, qs: tuple[float, ...]) -> list:
+def weighted_quantiles(values: np.ndarray, counts: np.ndarray, qs: Sequence[float]) -> list:
     """Nearest-rank quantiles of a histogram (values ascending)."""
     cumulative = np.cumsum(counts)
     total = cumulative[-1]
@@ -27,7 +28,7 @@ def per_second_rows(record: LoadRecord) -> list[dict[str, Any]]:
     rows = []
     for window, values, counts in record.everything.per_window():
         t = int(np.floor(record.measure_start_s + window))
-        p50, p95, p99 = _weighted_quantiles(values, counts, SERIES_PERCENTILES)
+        p50, p95, p99 = weighted_quantiles(values, counts, SERIES_PERCENTILES)
         rows.append(
             {
                 "t": t,

@@ -11,17 +11,11 @@ import pytest
 
 from infratest.verdict import Verdict
 from tests.support.assumptions import behaviour_config, run_assumption
+from tests.support.predict_schemas import FEATURES
 
 pytestmark = [pytest.mark.load, pytest.mark.usefixtures("no_leftover_processes")]
 
-SCHEMA = {
-    "type": "object",
-    "required": ["features"],
-    "additionalProperties": False,
-    "properties": {
-        "features": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4}
-    },
-}
+SCHEMA = FEATURES
 FUZZ = (
     "fuzz: {path: /predict, json_schema: request.json, examples: 150, timeout: 2s}\n"
     "expect: {fuzz.server_errors: < 1}\n"

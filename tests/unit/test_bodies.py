@@ -16,18 +16,12 @@ import pytest
 from jsonschema.validators import validator_for
 
 from infratest.bodies import SchemaError, draw_bodies, load_schema
+from tests.support.predict_schemas import FEATURES
 
 DRAFT7 = "http://json-schema.org/draft-07/schema#"
 DRAFT2020 = "https://json-schema.org/draft/2020-12/schema"
 
-PREDICT = {
-    "type": "object",
-    "required": ["features"],
-    "properties": {
-        "features": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4}
-    },
-    "additionalProperties": False,
-}
+PREDICT = FEATURES
 NESTED = {
     "type": "object",
     "required": ["model", "inputs"],
