@@ -84,6 +84,12 @@ def _capacity(ctx: WorkloadContext) -> Measurements:
     return run_capacity_workload(ctx)
 
 
+def _replay(ctx: WorkloadContext) -> Measurements:
+    from infratest.workloads.replay import run_replay_workload
+
+    return run_replay_workload(ctx)
+
+
 def _fuzz(ctx: WorkloadContext) -> Measurements:
     from infratest.workloads.fuzz import run_fuzz_workload
 
@@ -93,6 +99,7 @@ def _fuzz(ctx: WorkloadContext) -> Measurements:
 # Imported lazily: a session that only checks disks never loads the load generator's code.
 WORKLOADS: dict[str, Workload] = {
     "load": _load,
+    "replay": _replay,
     "observe": _observe,
     "cold_start": _cold_start,
     "disk": _disk,

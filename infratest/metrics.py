@@ -7,7 +7,20 @@ from dataclasses import dataclass
 
 from infratest.units import Dimension
 
-WORKLOADS = ("load", "observe", "sweep", "capacity", "cold_start", "disk", "s3", "network", "fuzz")
+WORKLOADS = (
+    "load",
+    "replay",
+    "observe",
+    "sweep",
+    "capacity",
+    "cold_start",
+    "disk",
+    "s3",
+    "network",
+    "fuzz",
+)
+# Workloads that are a load run (the same recorder, metrics and verdicts), whatever they send.
+LOAD_LIKE = ("load", "replay")
 
 D = Dimension
 
@@ -155,13 +168,13 @@ def produced_by(workload: str, network_kind: str | None = None, probed: bool = F
         for metric in METRICS.values()
         if _produces(metric, workload, network_kind, probed)
     ]
-    if probed and workload != "load":
+    if probed and workload not in LOAD_LIKE:
         names = [n for n in names if n != "process.rss.per_request"]
     return names
 
 
 def _produces(metric: Metric, workload: str, network_kind: str | None, probed: bool) -> bool:
-    if metric.source == workload:
+    if metric.source == workload or (metric.source == "load" and workload in LOAD_LIKE):
         return True
     if metric.source == "probe":
         return probed

@@ -14,7 +14,7 @@ from infratest.spec.traffic import RequestSpec
 Finding = tuple[SpecPath, str]
 
 
-def _schema_problem(scenario_path: str, file: str | None) -> str | None:
+def schema_problem(scenario_path: str, file: str | None) -> str | None:
     if file is None:
         return None
     from infratest.bodies import SchemaError, load_schema  # schemathesis: loaded on need
@@ -33,11 +33,11 @@ def _problem(request: RequestSpec, scenario_path: str) -> tuple[tuple[str, ...],
             read_inputs(inputs_path(scenario_path, request.replay), request.pool)
         except InputsError as exc:
             return ("replay",), str(exc)
-    problem = _schema_problem(scenario_path, request.json_schema)
+    problem = schema_problem(scenario_path, request.json_schema)
     if problem:
         return ("json_schema",), problem
     check = request.answer_check
-    problem = _schema_problem(scenario_path, check.json_schema if check else None)
+    problem = schema_problem(scenario_path, check.json_schema if check else None)
     return (("validate", "json_schema"), problem) if problem else None
 
 
@@ -45,7 +45,7 @@ def body_file_findings(a: Assumption, scenario_path: str, base: SpecPath) -> Ite
     """Every request of every section of `a` whose body file is unusable (and a fuzz's
     schema)."""
     if a.fuzz is not None:
-        problem = _schema_problem(scenario_path, a.fuzz.json_schema)
+        problem = schema_problem(scenario_path, a.fuzz.json_schema)
         if problem:
             yield (*base, "fuzz", "json_schema"), problem
     for name in SECTIONS_WITH_REQUESTS:
@@ -53,7 +53,7 @@ def body_file_findings(a: Assumption, scenario_path: str, base: SpecPath) -> Ite
         if section is None:
             continue
         check = getattr(section, "answer_check", None)
-        problem = _schema_problem(scenario_path, check.json_schema if check else None)
+        problem = schema_problem(scenario_path, check.json_schema if check else None)
         if problem:
             yield (*base, name, "validate", "json_schema"), problem
         for index, request in enumerate(section.requests):

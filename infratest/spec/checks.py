@@ -26,6 +26,7 @@ from infratest.spec.compare_checks import (
 from infratest.spec.config import Config, Limits, TargetConfig
 from infratest.spec.errors import suggest
 from infratest.spec.problems import Path
+from infratest.spec.replay_checks import replay_findings
 from infratest.spec.resource_sections import ProbeSpec
 from infratest.spec.scenario import Assumption, Scenario
 from infratest.units import Condition, Dimension, describe, fits, format_quantity
@@ -34,7 +35,7 @@ Finding = tuple[Path, str]
 
 # Workloads that send traffic to the scenario's shared target instance; cold starts also need
 # the target, but launch fresh instances of their own.
-SHARED_TARGET_WORKLOADS = ("load", "sweep", "capacity", "fuzz")
+SHARED_TARGET_WORKLOADS = ("load", "replay", "sweep", "capacity", "fuzz")
 TARGET_WORKLOADS = (*SHARED_TARGET_WORKLOADS, "cold_start")
 LOAD_METRICS = tuple(m for m in produced_by("load") if m not in OPEN_MODEL_METRICS)
 # Ratio metrics that are not a share of a whole: superlinear scaling is rare but real.
@@ -49,7 +50,7 @@ def effective_probe(assumption: Assumption, target: TargetConfig | None) -> Prob
     if assumption.workload == "cold_start":
         return None
     managed = target is not None and target.managed
-    if managed and assumption.workload in ("load", "sweep", "capacity", "observe"):
+    if managed and assumption.workload in ("load", "replay", "sweep", "capacity", "observe"):
         return ProbeSpec(target=True)
     return ProbeSpec()
 
@@ -106,7 +107,8 @@ def _offered(assumption: Assumption, probe: ProbeSpec | None) -> list[str]:
     if assumption.compare is not None and assumption.compare.predictions is not None:
         names = [*names, *sorted(PREDICTION_METRICS)]
     section = assumption.load or assumption.sweep or assumption.capacity
-    if section is None or section.rate is None:  # closed model: no schedule
+    open_model = assumption.replay is not None or (section is not None and section.rate)
+    if not open_model:  # closed model: no schedule
         names = [n for n in names if n not in OPEN_MODEL_METRICS]
     if assumption.sweep is not None or assumption.capacity is not None:
         by_rate = section is not None and section.rate is not None
@@ -235,11 +237,11 @@ def _traffic_findings(a: Assumption, base: Path) -> Iterator[Finding]:
             (*base, a.workload),
             (f"no requests to send: give {a.workload}.requests or defaults.load.requests"),
         )
-    if section is None and "latency_of" in a.model_fields_set:
+    if section is None and a.replay is None and "latency_of" in a.model_fields_set:
         yield (
             (*base, "latency_of"),
             (
-                f"latency_of applies to load, sweep and capacity (their latency figures); "
+                f"latency_of applies to load, replay, sweep and capacity (their latency figures); "
                 f"a {a.workload} workload has none"
             ),
         )
@@ -269,6 +271,8 @@ def check_assumption(
     yield from prediction_metric_findings(a, base)
     yield from compare_findings(a, scenario_path, config, base)
     yield from body_file_findings(a, scenario_path, base)
+    if a.replay is not None:
+        yield from replay_findings(a.replay, scenario_path, config, base)
     if config is not None and a.compare is not None and a.compare.candidate in config.targets:
         yield from _config_target(a.compare.candidate, config, (*base, "compare", "candidate"))
     if config is not None:

@@ -19,6 +19,7 @@ from infratest.spec.fields import (
 )
 from infratest.spec.fuzz_section import FuzzSpec
 from infratest.spec.load_sections import CapacitySpec, LoadSpec, SweepSpec
+from infratest.spec.replay_section import ReplaySpec
 from infratest.spec.resource_sections import (
     ColdStartSpec,
     DiskSpec,
@@ -39,6 +40,9 @@ class Assumption(Section):
     description: str = ""
     tags: tuple[str, ...] = ()
     load: LoadSpec | None = None
+    replay: ReplaySpec | None = Field(
+        default=None, description="send a recorded traffic file at its recorded times"
+    )
     observe: ObserveSpec | None = None
     sweep: SweepSpec | None = None
     capacity: CapacitySpec | None = None

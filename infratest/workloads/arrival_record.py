@@ -14,6 +14,7 @@ import numpy as np
 
 from infratest.workloads.arrivals import ArrivalSchedule
 from infratest.workloads.histograms import decode_latencies
+from infratest.workloads.replay_timeline import RecordedSchedule
 from infratest.workloads.wire import ArrivalsDelta
 
 
@@ -100,7 +101,7 @@ class ArrivalTally:
     def lag_max(self) -> float | None:
         return max(self.lag_counts) if self.lag_counts else None
 
-    def summary(self, schedule: ArrivalSchedule) -> ArrivalSummary:
+    def summary(self, schedule: ArrivalSchedule | RecordedSchedule) -> ArrivalSummary:
         """The whole run's counts for the results file and notes."""
         lag = self.lag_quantile(0.99)
         return ArrivalSummary(

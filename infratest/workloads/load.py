@@ -32,6 +32,7 @@ from infratest.workloads.load_record import LoadRecord
 from infratest.workloads.load_runner import LoadRun, LoadRunError, run_load
 from infratest.workloads.load_series import load_series
 from infratest.workloads.monitor import CheckMonitor, DecisionRule
+from infratest.workloads.replay_timeline import RECORDED
 from infratest.workloads.saturation import DEFAULT_MAX_LAG_S, STANDS_WHEN_SATURATED
 from infratest.workloads.trust import distrust
 from infratest.workloads.worker_health import worker_rows
@@ -202,9 +203,14 @@ def open_model_notes(record: LoadRecord) -> list[str]:
     if arrivals is None:
         return []
     lag = "n/a" if arrivals.lag_p99_s is None else f"{arrivals.lag_p99_s * 1000:.1f} ms"
+    how = (
+        f"recorded arrivals (mean {arrivals.asked_rate_per_s:.3g}/s)"
+        if arrivals.kind == RECORDED
+        else f"open model at {arrivals.asked_rate_per_s:g}/s ({arrivals.kind} arrivals, seed "
+        f"{arrivals.seed})"
+    )
     notes = [
-        f"open model at {arrivals.asked_rate_per_s:g}/s ({arrivals.kind} arrivals, seed "
-        f"{arrivals.seed}): {arrivals.scheduled} arrivals scheduled in the measured window, "
+        f"{how}: {arrivals.scheduled} arrivals scheduled in the measured window, "
         f"{arrivals.sent} sent ({arrivals.offered_share:.1%}), scheduler lag p99 {lag}; "
         f"latency is timed from each scheduled send time"
     ]

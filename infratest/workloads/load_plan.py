@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import Any, Final
 
 from infratest.workloads.arrivals import ARRIVAL_KINDS, ArrivalSchedule
+from infratest.workloads.replay_timeline import RecordedSchedule, ReplayTimeline
 from infratest.workloads.rounds import RoundLayout
 
 USER_CLASSES: Final = ("fast", "http")
@@ -141,6 +142,8 @@ class LoadPlan:
     # compare: (baseline, candidate) hosts, alternated in `compare_rounds` ABBA rounds
     compare_hosts: tuple[str, ...] = ()
     compare_rounds: int = 0
+    # replay: the recorded requests, sent at their recorded offsets (rate mode)
+    replay: ReplayTimeline | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "requests", tuple(self.requests))
@@ -192,15 +195,18 @@ class LoadPlan:
             return path
         return self.compare_hosts[layout.side_at(t_s)] + path
 
-    def whole_schedule(self) -> ArrivalSchedule:
-        """The run's whole arrival schedule, over every generator process (rate mode only)."""
+    def whole_schedule(self) -> ArrivalSchedule | RecordedSchedule:
+        """The run's whole arrival schedule, over every generator process (rate mode only):
+        drawn at the plan's rate, or a replay's recorded times."""
         if self.rate_per_s is None:
             raise ValueError("a closed-model plan has no arrival schedule")
+        if self.replay is not None:
+            return self.replay.schedule(self.duration_s)
         return ArrivalSchedule(
             self.rate_per_s, self.duration_s, self.ramp_s, self.arrivals, self.seed
         )
 
-    def schedule(self, worker_index: int = 0) -> ArrivalSchedule:
+    def schedule(self, worker_index: int = 0) -> ArrivalSchedule | RecordedSchedule:
         """Worker `worker_index`'s share of the arrival schedule (rate mode only)."""
         return self.whole_schedule().for_worker(worker_index, self.workers)
 
@@ -208,13 +214,15 @@ class LoadPlan:
         """Serialise for the child process."""
         data = asdict(self)
         data["requests"] = [r.to_dict() for r in self.requests]
-        return _json.dumps(data, indent=2)
+        return _json.dumps(data, indent=None if self.replay else 2)  # a replay may be long
 
     @classmethod
     def from_json(cls, text: str) -> LoadPlan:
         """Inverse of `to_json`."""
         data = _json.loads(text)
         data["requests"] = tuple(RequestSpec.from_dict(r) for r in data["requests"])
+        if data.get("replay") is not None:
+            data["replay"] = ReplayTimeline.from_dict(data["replay"])
         return cls(**data)
 
 
@@ -239,6 +247,11 @@ def _plan_problems(plan: LoadPlan) -> list[str]:
         (
             not plan.compare_hosts or (len(plan.compare_hosts) == 2 and plan.compare_rounds >= 1),
             "compare needs two hosts and at least one round",
+        ),
+        (plan.replay is None or plan.open_model, "a replay is sent in rate mode"),
+        (
+            plan.replay is None or max(plan.replay.requests) < len(plan.requests),
+            "a replay's requests must index the plan's requests",
         ),
     ]
     return [message for ok, message in checks if not ok]

@@ -17,6 +17,7 @@ from infratest.workloads.arrival_record import ArrivalSummary, ArrivalTally
 from infratest.workloads.arrivals import ArrivalSchedule
 from infratest.workloads.histograms import decode_latencies
 from infratest.workloads.load_plan import LoadPlan
+from infratest.workloads.replay_timeline import RecordedSchedule
 from infratest.workloads.wire import Final, Tick, WindowDelta
 from infratest.workloads.worker_views import WorkerViews
 
@@ -100,7 +101,7 @@ class LoadRecord:
         measure_start_s: float,
         duration_s: float,
         timeout_s: float,
-        schedule: ArrivalSchedule | None = None,
+        schedule: ArrivalSchedule | RecordedSchedule | None = None,
     ) -> None:
         self.measure_start_s = measure_start_s
         self.schedule = schedule  # the whole arrival schedule (open model), else None

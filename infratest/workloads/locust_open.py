@@ -14,7 +14,6 @@ the request goes out late and its latency shows the wait; such arrivals are coun
 counted as `unsent` (censored from their scheduled time by the parent).
 """
 
-import random
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Final
@@ -25,8 +24,8 @@ from locust import FastHttpUser, HttpUser, User, constant
 from requests.adapters import HTTPAdapter
 
 from infratest.workloads.answer_check import send_checked
-from infratest.workloads.body_pool import BodyPools
-from infratest.workloads.load_plan import LoadPlan, RequestSpec
+from infratest.workloads.load_plan import LoadPlan
+from infratest.workloads.send_choice import Send, send_choice
 
 if TYPE_CHECKING:
     from infratest.workloads.run_recording import RunRecording
@@ -51,9 +50,7 @@ class _Scheduler:
         self.plan, self.run, self.user = plan, run, user
         self.arrivals: Iterator[float] = iter(plan.schedule(worker_index).times())
         self.pool = gevent.pool.Pool(plan.in_flight_cap)
-        self.specs = list(plan.requests)
-        self.weights = [r.weight for r in self.specs]
-        self.pools = BodyPools(self.specs, worker_index)
+        self.sends = send_choice(plan, worker_index)
         self.fast = plan.user_class == "fast"
         self.catching_up = False  # still late from an earlier wait for a slot
 
@@ -75,7 +72,7 @@ class _Scheduler:
             if capped is None:
                 return self._count_unsent(offset)
             self.catching_up = capped
-            self.pool.spawn(self._fire, offset, capped)
+            self.pool.spawn(self._fire, offset, capped, self.sends.next_send(offset))
 
     def _wait_for_slot(self, offset: float) -> bool | None:
         """False when a slot was free; True after waiting for one; None when the run stopped
@@ -101,26 +98,19 @@ class _Scheduler:
             run.arrivals.unsent(offset)
             offset = next(self.arrivals, None)
 
-    def _fire(self, offset: float, capped: bool) -> None:
+    def _fire(self, offset: float, capped: bool, send: Send) -> None:
         """One arrival's request, timed from its schedule (failures come through the event)."""
         run = self.run
         run.arrivals.sent(offset, time.time() - run.started_at, capped)
-        spec = self._pick()
-        kwargs = self.pools.kwargs_for(spec)
+        kwargs = send.kwargs
         kwargs["context"] = {SCHEDULED_KEY: run.started_at + offset}
         if not self.fast:
             kwargs["timeout"] = self.plan.timeout_s
         run.in_flight.begin(offset)
         try:
-            url = self.plan.url_at(spec.path, offset)
-            send_checked(self.user.client, spec.method, url, self.pools.check(spec), **kwargs)
+            send_checked(self.user.client, send.spec.method, send.url, send.check, **kwargs)
         finally:
             run.in_flight.end()
-
-    def _pick(self) -> RequestSpec:
-        if len(self.specs) == 1:
-            return self.specs[0]
-        return random.choices(self.specs, self.weights)[0]
 
 
 def build_scheduler_class(plan: LoadPlan, run: "RunRecording", worker_index: int = 0) -> type[User]:

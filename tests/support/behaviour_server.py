@@ -30,6 +30,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 MAX_BODY_BYTES = 1 << 20
 PREDICTION_RANGE = 1000  # P lies in [0, 1000)
@@ -61,6 +62,20 @@ class Behaviour:
         """Append one received body as a line of --record-bodies (what was sent, in order)."""
         with self.count_lock, open(self.args.record_bodies, "ab") as out:
             out.write(body.replace(b"\n", b" ") + b"\n")
+
+    def record_request(self, method: str, path: str, body: bytes, headers: Any) -> None:
+        """Append one received request as a JSON line of --record-requests (when it arrived,
+        what it was, which headers it carried), in arrival order."""
+        line = {
+            "at": time.time(),
+            "method": method,
+            "path": path,
+            "body": body.decode("utf-8", "replace"),
+            "content_type": headers.get("Content-Type", ""),
+            "headers": sorted(k.lower() for k in headers),
+        }
+        with self.count_lock, open(self.args.record_requests, "a", encoding="utf-8") as out:
+            out.write(json.dumps(line) + "\n")
 
     def next_number(self) -> int:
         """1-based arrival number of a counted request."""
@@ -160,6 +175,8 @@ class Handler(BaseHTTPRequestHandler):
             self._answer(200)
             return
         args = self.server.behaviour.args
+        if args.record_requests:
+            self.server.behaviour.record_request(self.command, self.path, body, self.headers)
         if args.validate_features and self.command == "POST":
             rejected = features_status(body, args.crash_on_empty_features)
             if rejected is not None:
@@ -174,7 +191,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._answer(status)
 
-    do_POST = do_GET
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
 
     def log_message(self, format: str, *args: object) -> None:
         """No per-request stderr line: it would cap throughput and flood test output."""
@@ -258,6 +275,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--drift-epoch", type=float, default=0.0, help="epoch second a steady drift starts")
     add("--drift-per-s", type=float, default=0.0, help="service time added per second since")
     add("--record-bodies", default=None, help="append each POST body to this file, a line each")
+    add("--record-requests", default=None, help="append each request (not /healthz) as JSON")
     add("--validate-features", action="store_true", help='400 unless {"features": [4 numbers]}')
     add("--crash-on-empty-features", action="store_true", help="with it: 500 on features []")
     add("--answer-json", action="store_true", help='POST answers {"prediction": P}')

@@ -11,7 +11,6 @@ simulations use 600 resamples (not the default 2000) to fit the file in ~40 s: t
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -157,7 +156,7 @@ def test_error_rate_delta_is_in_points() -> None:
     assert hits == 30
 
 
-def test_sixty_windows_of_three_thousand_values_take_well_under_a_second() -> None:
+def test_sixty_windows_of_three_thousand_values_give_every_change_metric() -> None:
     rng = np.random.default_rng(3)
 
     def side() -> SideSample:
@@ -171,12 +170,9 @@ def test_sixty_windows_of_three_thousand_values_take_well_under_a_second() -> No
         )
 
     a, b = side(), side()
-    delta_intervals(a, b, CONFIDENCE)  # warm up imports and caches
-    start = time.perf_counter()
-    got = delta_intervals(a, b, CONFIDENCE)
-    elapsed = time.perf_counter() - start
+    got = delta_intervals(a, b, CONFIDENCE)  # its speed is benchmarks/compare_power.py's
     assert set(got) == set(DELTA_METRICS)
-    assert elapsed < 1.0, f"{elapsed:.2f} s"  # generous: ~0.35 s measured here
+    assert all(d.absolute.low <= d.absolute.high for d in got.values())
 
 
 def _empty() -> SideSample:
