@@ -37,6 +37,15 @@ def _plan(spec: ReplaySpec, ctx: WorkloadContext) -> LoadPlan:
     return plan
 
 
+def shown_path(file: str) -> str:
+    """A file as a person would name it: relative to the working directory when inside it."""
+    path = Path(file)
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def replay_notes(plan: LoadPlan, spec: ReplaySpec) -> list[str]:
     """What was replayed: how many requests of which kinds, how fast, from where."""
     timeline = plan.replay
@@ -46,7 +55,8 @@ def replay_notes(plan: LoadPlan, spec: ReplaySpec) -> list[str]:
     more = f" and {len(kinds) - 6} more kinds" if len(kinds) > 6 else ""
     where = "their recorded hosts" if spec.hosts == "recorded" else "the target"
     return [
-        f"replayed {len(timeline.offsets)} recorded requests of {spec.file} at {spec.speed:g}× "
+        f"replayed {len(timeline.offsets)} recorded requests of {shown_path(spec.file)} at "
+        f"{spec.speed:g}× "
         f"speed over {plan.duration_s:g} s to {where}: {mix}{more}"
     ]
 
@@ -62,7 +72,7 @@ def run_replay_workload(ctx: WorkloadContext) -> Measurements:
     rule = DecisionRule(fail_fast=spec.fail_fast, until_decided=False, max_lag_s=spec.max_lag)
     run, found = watched_run(plan, ctx.assumption.expect, rule, ctx, ctx.progress, fleet)
     found.series["load"]["replay"] = {
-        "file": spec.file,
+        "file": shown_path(spec.file),
         "speed": spec.speed,
         "requests": len(plan.replay.offsets) if plan.replay else 0,
         "kinds": [r.name for r in plan.requests],
