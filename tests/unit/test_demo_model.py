@@ -63,3 +63,15 @@ def test_training_is_seeded(held_out: tuple[np.ndarray, np.ndarray]) -> None:
     for w, w2 in zip(first.weights, second.weights, strict=True):
         np.testing.assert_array_equal(w, w2)
     assert accuracy(first, *held_out) > 0.8
+
+
+def test_the_bundled_data_files_are_what_their_scripts_write(tmp_path) -> None:
+    """`python -m infratest.demo.inputs` and `... .traffic` rewrite the committed files byte for
+    byte, so a reader can trust how they were made."""
+    from infratest.demo import inputs, traffic
+
+    data = Path(__file__).parents[2] / "scenarios" / "data"
+    assert inputs.main(["--out", str(tmp_path / "i.jsonl"), "--count", "400", "--seed", "7"]) == 0
+    assert traffic.main(["--out", str(tmp_path / "t.jsonl")]) == 0
+    assert (tmp_path / "i.jsonl").read_bytes() == (data / "rollout-inputs.jsonl").read_bytes()
+    assert (tmp_path / "t.jsonl").read_bytes() == (data / "traffic.jsonl").read_bytes()
