@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from infratest.spec.problems import SpecError
 from infratest.verdict import Verdict
 from tests.support.assumptions import behaviour_config, run_assumption
 
@@ -95,3 +96,23 @@ def test_a_har_capture_replays_its_requests_at_the_target_without_its_credential
     )
     assert all("x-tenant" in r["headers"] for r in received)
     assert all(r["content_type"] == "application/json" for r in received)
+
+
+def test_recorded_hosts_are_kept_when_asked_and_only_on_allowed_hosts(
+    tmp_path: Path, target
+) -> None:
+    got_a, got_b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a = target("--record-requests", str(got_a))
+    b = target("--record-requests", str(got_b))
+    entries = [_har_entry(0.2 * i, "GET", f"{(a, b)[i % 2].url}/r{i}") for i in range(6)]
+    (tmp_path / "capture.har").write_text(json.dumps({"log": {"entries": entries}}))
+    config = behaviour_config(tmp_path, url=a.url)
+    replay = "replay: {file: capture.har, hosts: recorded}\nexpect: {errors.count: < 1}\n"
+    result = run_assumption(tmp_path, config, replay)
+    assert result.outcome.verdict == Verdict.PASS, result.outcome.reason
+    assert [r["path"] for r in _received(got_a)] == ["/r0", "/r2", "/r4"]
+    assert [r["path"] for r in _received(got_b)] == ["/r1", "/r3", "/r5"]
+    assert f"GET {b.url}/r1" in result.measurements.series["load"]["replay"]["kinds"]
+    refused = behaviour_config(tmp_path, url=a.url, hosts=("localhost",))
+    with pytest.raises(SpecError, match=r"capture\.har:1: host '127\.0\.0\.1' is not in allow"):
+        run_assumption(tmp_path, refused, replay)
