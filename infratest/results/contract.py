@@ -91,6 +91,12 @@ def _baseline(result: AssumptionResult) -> dict[str, Any]:
     }
 
 
+def _traces(result: AssumptionResult) -> dict[str, Any]:
+    """A load's failed and slowest requests by trace id (absent for other workloads)."""
+    traces = result.measurements.traces
+    return {"traces": traces.to_dict()} if traces is not None else {}
+
+
 def result_to_dict(result: AssumptionResult) -> dict[str, Any]:
     """One assumption's entry in the results document."""
     scenario, assumption = result.scenario, result.assumption
@@ -109,6 +115,7 @@ def result_to_dict(result: AssumptionResult) -> dict[str, Any]:
         "notes": list(result.measurements.notes),
         "series": result.measurements.series,
         **_baseline(result),
+        **_traces(result),
         "started_at": result.started_at,
         "duration_s": round(result.duration_s, 3),
         **_stopping(result),

@@ -116,4 +116,9 @@ class Config(Section):
     allow: Allow = Allow()
     limits: Limits = Limits()
     generators: Generators = Generators()
+    trace_url: str | None = Field(
+        default=None,
+        pattern=r"\{trace_id\}",
+        description="link to a trace in your tracing UI, e.g. https://traces.example/trace/{trace_id}",
+    )
     path: str = Field(default="", exclude=True, description="set by the loader")

@@ -12,6 +12,7 @@ from infratest.measurements import MeasurementError, Measurements, Stopping
 from infratest.spec.load_sections import LoadSpec
 from infratest.spec.traffic import RequestSpec, Traffic, ValidateSpec
 from infratest.stats import exact
+from infratest.traces import TraceLists
 from infratest.units import Condition
 from infratest.workloads.body_sources import (
     answer_schema_of,
@@ -157,6 +158,8 @@ def load_measurements(
     if record.workers:
         found.series["load"]["workers"] = worker_rows(record)
     found.notes += _notes(run, latency_of)
+    if record.final is not None:
+        found.traces = TraceLists.from_dict(record.final.traces)
     return found
 
 

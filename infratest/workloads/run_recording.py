@@ -20,11 +20,14 @@ import gevent
 import gevent.event
 from gevent import monkey
 
+from infratest.traces import TracedRequest
 from infratest.workloads.arrival_ledger import ArrivalLedger
 from infratest.workloads.load_plan import LoadPlan
 from infratest.workloads.locust_open import scheduled_latency
 from infratest.workloads.locust_users import InFlight, error_key, failure_example
 from infratest.workloads.recorder import WindowRecorder
+from infratest.workloads.trace_context import TRACE_KEY
+from infratest.workloads.trace_ledger import TraceLedger
 from infratest.workloads.wire import Final, Tick
 
 DRAIN_CAP_S = 3.0  # longest wait for in-flight requests once the run is over
@@ -47,6 +50,7 @@ class RunRecording:
         self.plan = plan
         self.measure_start = plan.measure_start_s
         self.recorder = WindowRecorder(self.measure_start)
+        self.traces = TraceLedger()
         self.arrivals = ArrivalLedger(self.measure_start)  # rate mode: the schedule's tally
         self.in_flight = InFlight()
         self.drain_s = min(plan.timeout_s, DRAIN_CAP_S)
@@ -81,10 +85,37 @@ class RunRecording:
         exc = kw.get("exception")
         failure = None
         example = ""
+        status = int(getattr(response, "status_code", 0) or 0)
         if exc is not None:
-            status = int(getattr(response, "status_code", 0) or 0)
             failure, example = error_key(status, exc), failure_example(exc)
         self.recorder.record(start, latency, failure, example, name)
+        self._trace(kw.get("context"), start_abs, start, latency, name, status, failure)
+
+    def _trace(
+        self,
+        context: Any,
+        start_abs: float,
+        start: float,
+        latency: float,
+        name: str,
+        status: int,
+        failure: str | None,
+    ) -> None:
+        """A measured request's trace, for the lists of failed and slowest ones."""
+        trace_id = context.get(TRACE_KEY) if isinstance(context, dict) else None
+        if trace_id is None or start < self.measure_start:
+            return
+        self.traces.record(
+            TracedRequest(
+                trace_id=trace_id,
+                at=round(start_abs, 6),
+                t_s=round(start - self.measure_start, 6),
+                request=name,
+                status=status,
+                latency_s=round(latency, 6),
+                error=failure,
+            )
+        )
 
     def tick_loop(self) -> None:
         """Once a second: hand on the new windows, what is in flight, and the lag."""
@@ -149,6 +180,7 @@ class RunRecording:
                 signalled=self.signalled,
                 reason=reason,
                 worker=self.worker_name,
+                traces=self.traces.lists().to_dict(),
             )
             self.send(final)
             self.finished = True

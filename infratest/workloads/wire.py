@@ -85,6 +85,7 @@ class Final:
     signalled: str | None  # the signal that ended the run early, if any
     reason: str
     worker: str | None = None  # the Locust worker whose run this ends (distributed runs)
+    traces: dict[str, Any] = field(default_factory=dict)  # TraceLists.to_dict()
 
 
 def encode(message: Tick | Final) -> str:
