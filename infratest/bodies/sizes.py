@@ -27,9 +27,37 @@ def with_sizes(schema: dict, sizes: Mapping[str, Range]) -> dict:
     """A copy of `schema` with each field's length bounds set to its range (an open side
     keeps the schema's own bound). A range reaching past the schema's own bounds is refused:
     the bodies drawn would not match the schema."""
-    rewritten = copy.deepcopy(schema)
+    return _applied(schema, resolved(schema, sizes))
+
+
+def stratified(schema: dict, sizes: Mapping[str, Range], parts: int = 4) -> list[dict]:
+    """Copies of `schema` for `parts` equal slices of every field's range (fewer when the
+    ranges hold fewer lengths): hypothesis draws mostly near a range's short end, so a pool
+    drawn from each slice in turn covers the whole range."""
+    ranges = resolved(schema, sizes)
+    widths = [high - low + 1 for low, high in ranges.values() if high is not None]
+    count = max(1, min(parts, max(widths, default=1)))
+    return [
+        _applied(schema, {field: _slice(r, index, count) for field, r in ranges.items()})
+        for index in range(count)
+    ]
+
+
+def _slice(bounds: tuple[int, int | None], index: int, count: int) -> tuple[int, int | None]:
+    low, high = bounds
+    if high is None:
+        return low, None
+    width = high - low + 1
+    start = low + index * width // count
+    return start, max(start, low + (index + 1) * width // count - 1)
+
+
+def resolved(schema: dict, sizes: Mapping[str, Range]) -> dict[str, tuple[int, int | None]]:
+    """Each field's length range with its open sides filled from the schema; SizeError for
+    a field the schema lacks, that is no array or string, or a range past the schema's own."""
+    out: dict[str, tuple[int, int | None]] = {}
     for field, wanted in sizes.items():
-        node = field_node(rewritten, field)
+        node = field_node(schema, field)
         low_key, high_key = LENGTH_KEYS[_kind(node, field)]
         own = (int(node.get(low_key, 0)), _maybe_int(node.get(high_key)))
         low = own[0] if wanted[0] is None else wanted[0]
@@ -42,6 +70,15 @@ def with_sizes(schema: dict, sizes: Mapping[str, Range]) -> dict:
             )
         if high is not None and high < low:
             raise SizeError(f"{describe(wanted)} ends below the schema's {low_key}", field)
+        out[field] = (low, high)
+    return out
+
+
+def _applied(schema: dict, ranges: Mapping[str, tuple[int, int | None]]) -> dict:
+    rewritten = copy.deepcopy(schema)
+    for field, (low, high) in ranges.items():
+        node = field_node(rewritten, field)
+        low_key, high_key = LENGTH_KEYS[_kind(node, field)]
         node[low_key] = low
         if high is not None:
             node[high_key] = high

@@ -24,11 +24,11 @@ def _pool(kind: str, file: str, size: int, seed: int, shape: tuple) -> tuple[Any
     """The pool, keyed on everything that makes it (`shape`: the columns or sizes, as written)."""
     if kind == "replay":
         return tuple(read_replay(Path(file), size, dict(shape) or None))
-    from infratest.bodies import draw_bodies, load_schema  # schemathesis: loaded on need
-    from infratest.bodies.sizes import with_sizes
+    from infratest.bodies import load_schema  # schemathesis: loaded on need
+    from infratest.bodies.drawing import draw_interleaved
+    from infratest.bodies.sizes import stratified
 
-    schema = with_sizes(load_schema(Path(file)), dict(shape))
-    return tuple(draw_bodies(schema, size, seed))
+    return tuple(draw_interleaved(stratified(load_schema(Path(file)), dict(shape)), size, seed))
 
 
 def bodies_of(request: RequestSpec) -> tuple[Any, ...]:

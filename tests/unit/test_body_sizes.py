@@ -3,6 +3,7 @@ paths not in it refused with the field, drawn bodies within the ranges, pools ke
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 from infratest.bodies import MODES
 from infratest.bodies.drawing import body_strategy, draw_round
-from infratest.bodies.sizes import SizeError, with_sizes
+from infratest.bodies.sizes import SizeError, stratified, with_sizes
 from infratest.measurements import MeasurementError
 from infratest.spec.traffic import RequestSpec
 from infratest.workloads.body_sources import bodies_of
@@ -106,6 +107,22 @@ def test_every_drawn_body_has_its_field_lengths_in_range(
         assert chars[0] <= len(body["inputs"]["text"]) <= chars[1]
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 50), st.integers(0, 300), st.integers(1, 8))
+def test_the_slices_of_a_range_cover_it_in_order(low: int, width: int, parts: int) -> None:
+    schema = _schema({"maxItems": 400})
+    copies = stratified(schema, {"features": (low, low + width)}, parts)
+    slices = [
+        (c["properties"]["features"]["minItems"], c["properties"]["features"]["maxItems"])
+        for c in copies
+    ]
+    assert len(slices) == min(parts, width + 1)
+    assert slices[0][0] == low and slices[-1][1] == low + width
+    for (_, end), (start, _) in itertools.pairwise(slices):
+        assert start == end + 1
+    assert all(start <= end for start, end in slices)
+
+
 def test_pools_are_keyed_on_the_sizes(tmp_path: Path) -> None:
     file = tmp_path / "request.json"
     file.write_text(json.dumps(_schema({"maxItems": 10})))
@@ -116,7 +133,9 @@ def test_pools_are_keyed_on_the_sizes(tmp_path: Path) -> None:
         )
 
     assert {len(b["features"]) for b in pool({"features": 7})} == {7}
-    assert {len(b["features"]) for b in pool({"features": "2..3"})} <= {2, 3}
+    assert {len(b["features"]) for b in pool({"features": "2..3"})} == {2, 3}
+    spread = [len(b["features"]) for b in pool({"features": "..10"})]
+    assert spread[:4] == sorted(spread[:4]) and max(spread) >= 8  # every slice, interleaved
     assert pool({"features": 7}) is pool({"features": "7"})  # the same pool, made once
     with pytest.raises(MeasurementError, match=r"POST /p: sizes\.features: 11 reaches past"):
         pool({"features": 11})
