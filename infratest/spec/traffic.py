@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
+from infratest.spec.body_shapes import Column, SizeHint, check_field_paths
 from infratest.spec.fields import (
     Duration,
     Section,
@@ -56,7 +57,19 @@ class RequestSpec(Section):
         default=None, description="JSON Schema file the bodies are drawn from (relative path)"
     )
     replay: str | None = Field(
-        default=None, description="JSONL file of bodies, one a line (relative to the scenario)"
+        default=None,
+        description="JSONL file of bodies, one a line, or a CSV/TSV file with a header row "
+        "(relative to the scenario)",
+    )
+    columns: dict[str, Column] | None = Field(
+        default=None,
+        description="replay CSV/TSV: body field (dotted for nested) -> the column or columns "
+        "its value comes from (without it, a row is an object of all its columns)",
+    )
+    sizes: dict[str, SizeHint] | None = Field(
+        default=None,
+        description="json_schema: body field (dotted for nested) -> the length range its "
+        "arrays (items) or strings (characters) are drawn in",
     )
     order: Literal["random", "file"] = Field(
         default="random", description="json_schema/replay: bodies sampled at random, or in order"
@@ -77,6 +90,15 @@ class RequestSpec(Section):
     @classmethod
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("columns", "sizes")
+    @classmethod
+    def _field_paths(cls, value: dict[str, Any] | None, info: Any) -> dict[str, Any] | None:
+        if value is not None:
+            if not value:
+                raise ValueError("name at least one body field")
+            check_field_paths(value)
+        return value
 
     @model_validator(mode="after")
     def _one_body(self) -> RequestSpec:

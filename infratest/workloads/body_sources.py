@@ -1,6 +1,6 @@
 """The bodies a request draws from, made once before the run (so drawing never caps the
-request rate): a JSON Schema's draws or a JSONL file's lines, cached, so the steps of a sweep
-send the same pool."""
+request rate): a JSON Schema's draws (within its size hints) or a replay file's lines or rows,
+cached, so the steps of a sweep send the same pool."""
 
 from __future__ import annotations
 
@@ -13,18 +13,22 @@ from typing import Any
 import numpy as np
 
 from infratest.measurements import MeasurementError
-from infratest.spec.inputs_file import InputsError, read_inputs
+from infratest.spec.inputs_file import InputsError
+from infratest.spec.replay_file import read_replay
 from infratest.spec.traffic import RequestSpec, ValidateSpec
 from infratest.workloads.load_plan import RequestSpec as PlanRequest
 
 
 @functools.lru_cache(maxsize=32)
-def _pool(kind: str, file: str, size: int, seed: int) -> tuple[Any, ...]:
+def _pool(kind: str, file: str, size: int, seed: int, shape: tuple) -> tuple[Any, ...]:
+    """The pool, keyed on everything that makes it (`shape`: the columns or sizes, as written)."""
     if kind == "replay":
-        return tuple(read_inputs(Path(file), size))
-    from infratest.bodies import draw_bodies, load_schema  # schemathesis: loaded on need
+        return tuple(read_replay(Path(file), size, dict(shape) or None))
+    from infratest.bodies import load_schema  # schemathesis: loaded on need
+    from infratest.bodies.drawing import draw_interleaved
+    from infratest.bodies.sizes import stratified
 
-    return tuple(draw_bodies(load_schema(Path(file)), size, seed))
+    return tuple(draw_interleaved(stratified(load_schema(Path(file)), dict(shape)), size, seed))
 
 
 def bodies_of(request: RequestSpec) -> tuple[Any, ...]:
@@ -32,10 +36,20 @@ def bodies_of(request: RequestSpec) -> tuple[Any, ...]:
     if request.body_file is None:
         return ()
     kind = "replay" if request.replay is not None else "json_schema"
+    shape = (request.columns if kind == "replay" else request.sizes) or {}
     try:
-        return _pool(kind, request.body_file, request.pool, request.seed)
+        return _pool(kind, request.body_file, request.pool, request.seed, tuple(shape.items()))
     except (InputsError, ValueError) as exc:
-        raise MeasurementError(f"{request.label}: {exc}") from None
+        where = _where(exc)
+        raise MeasurementError(f"{request.label}: {where}{exc}") from None
+
+
+def _where(exc: Exception) -> str:
+    """Where in the request a columns or sizes error is ('columns.FIELD: '), or ''."""
+    field = getattr(exc, "field", None)
+    if field is None:
+        return ""
+    return f"{'columns' if isinstance(exc, InputsError) else 'sizes'}.{field}: "
 
 
 @functools.lru_cache(maxsize=16)

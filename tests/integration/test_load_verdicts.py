@@ -295,6 +295,40 @@ def test_replayed_bodies_are_sent_in_file_order_or_sampled_by_seed(tmp_path: Pat
     assert _bodies(sent)[:10] == first[:10]  # the same seed draws the same bodies
 
 
+def test_csv_rows_are_sent_mapped_in_file_order_and_drawn_bodies_within_their_sizes(
+    tmp_path: Path,
+) -> None:
+    """One run, two requests: CSV rows mapped by `columns` (in file order) and bodies drawn
+    from a schema with a size hint; the server records what it received."""
+    rows = "".join(f"r{i},{i},{i / 4},,text {i}\n" for i in range(5))
+    (tmp_path / "rows.csv").write_text("request_id,f1,f2,f3,note\n" + rows)
+    schema = {"type": "object", "required": ["features"], "additionalProperties": False}
+    schema["properties"] = {"features": {"type": "array", "items": {"type": "integer"}}}
+    (tmp_path / "request.json").write_text(json.dumps(schema))
+    sent = tmp_path / "sent.jsonl"
+    config = behaviour_config(tmp_path, "--delay", "0.005", "--record-bodies", str(sent))
+    assumption = (
+        "load:\n  users: 1\n  duration: 2s\n  requests:\n"
+        "    - {method: POST, path: /p, replay: rows.csv, order: file,\n"
+        "       columns: {id: request_id, features: 'f1..f3', inputs.note: note}}\n"
+        "    - {method: POST, path: /q, json_schema: request.json, pool: 30,\n"
+        "       sizes: {features: 3..5}}\n"
+        "expect: {errors.rate: < 50%}\n"
+    )
+    result = run_assumption(tmp_path, config, assumption)
+    assert result.outcome.verdict == Verdict.PASS, result.outcome.reason
+    received = _bodies(sent)
+    mapped = [b for b in received if "id" in b]
+    expected = [
+        {"id": f"r{i}", "features": [i, i / 4, None], "inputs": {"note": f"text {i}"}}
+        for i in range(5)
+    ]
+    assert len(mapped) > 10
+    assert mapped == [expected[i % 5] for i in range(len(mapped))]
+    drawn = [b for b in received if "id" not in b]
+    assert len(drawn) > 10 and {len(b["features"]) for b in drawn} <= {3, 4, 5}
+
+
 def test_answers_failing_validate_count_as_errors_by_what_was_wrong(tmp_path: Path) -> None:
     (tmp_path / "answer.json").write_text(
         json.dumps(
