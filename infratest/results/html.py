@@ -12,6 +12,7 @@ from infratest.results.html_markup import badge as _badge
 from infratest.results.html_markup import e as _e
 from infratest.results.html_markup import plots_block
 from infratest.results.html_markup import table as _table
+from infratest.results.html_traces import traces_section
 from infratest.results.plots import load_steps, plots_for, series, step_axis
 from infratest.results.view import (
     Entry,
@@ -203,7 +204,8 @@ def _assumption(entry: Entry, index: int) -> str:
     title = f"{_badge(entry.get('verdict'))} {_e(entry.get('id', '?'))}"
     parts = [f'<div class="assumption" id="a{index}"><h3>{title}</h3>', _where(entry)]
     parts.append(f'<p class="reason">{_e(entry.get("reason") or "")}</p>')
-    parts += [_checks_table(entry), compare_section(entry), _error_kinds(entry), _notes(entry)]
+    parts += [_checks_table(entry), compare_section(entry), _error_kinds(entry)]
+    parts += [traces_section(entry), _notes(entry)]
     parts += [_plots(entry), _steps_table(entry), _metrics_table(entry), "</div>"]
     return "".join(parts)
 

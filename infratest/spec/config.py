@@ -118,7 +118,7 @@ class Config(Section):
     generators: Generators = Generators()
     trace_url: str | None = Field(
         default=None,
-        pattern=r"\{trace_id\}",
+        pattern=r"^https?://.*\{trace_id\}",
         description="link to a trace in your tracing UI, e.g. https://traces.example/trace/{trace_id}",
     )
     path: str = Field(default="", exclude=True, description="set by the loader")

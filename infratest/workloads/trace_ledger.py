@@ -28,4 +28,5 @@ class TraceLedger:
 
     def lists(self) -> TraceLists:
         slowest = sorted(self._slowest, key=lambda e: (-e[0], e[1]))
-        return TraceLists(tuple(self.failed), tuple(e[2] for e in slowest))
+        failed = sorted(self.failed, key=lambda t: t.at)  # kept as they finished
+        return TraceLists(tuple(failed), tuple(e[2] for e in slowest))

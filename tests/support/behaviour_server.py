@@ -73,6 +73,7 @@ class Behaviour:
             "body": body.decode("utf-8", "replace"),
             "content_type": headers.get("Content-Type", ""),
             "headers": sorted(k.lower() for k in headers),
+            "traceparent": headers.get("traceparent"),
         }
         with self.count_lock, open(self.args.record_requests, "a", encoding="utf-8") as out:
             out.write(json.dumps(line) + "\n")
@@ -183,6 +184,9 @@ class Handler(BaseHTTPRequestHandler):
                 self._answer(rejected)
                 return
         status = self.server.behaviour.serve()
+        if args.log_requests:  # as a real server's access log: the request id it was sent
+            request_id = self.headers.get("x-request-id", "-")
+            print(f"{status} {self.command} {self.path} request_id={request_id}", file=sys.stderr)
         if args.record_bodies and self.command == "POST":
             self.server.behaviour.record(body)
         if status == 200 and args.answer_json and self.command == "POST":
@@ -276,6 +280,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--drift-per-s", type=float, default=0.0, help="service time added per second since")
     add("--record-bodies", default=None, help="append each POST body to this file, a line each")
     add("--record-requests", default=None, help="append each request (not /healthz) as JSON")
+    add("--log-requests", action="store_true", help="a stderr line per request with its id")
     add("--validate-features", action="store_true", help='400 unless {"features": [4 numbers]}')
     add("--crash-on-empty-features", action="store_true", help="with it: 500 on features []")
     add("--answer-json", action="store_true", help='POST answers {"prediction": P}')
