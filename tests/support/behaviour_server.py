@@ -186,7 +186,8 @@ class Handler(BaseHTTPRequestHandler):
         status = self.server.behaviour.serve()
         if args.log_requests:  # as a real server's access log: the request id it was sent
             request_id = self.headers.get("x-request-id", "-")
-            print(f"{status} {self.command} {self.path} request_id={request_id}", file=sys.stderr)
+            line = f"{status} {self.command} {self.path} request_id={request_id}\n"
+            sys.stderr.write(line)  # one write: lines of concurrent requests never interleave
         if args.record_bodies and self.command == "POST":
             self.server.behaviour.record(body)
         if status == 200 and args.answer_json and self.command == "POST":
