@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from infratest.results.body_plots import body_plots_for
 from infratest.results.html_compare import compare_section
 from infratest.results.html_markup import badge as _badge
 from infratest.results.html_markup import e as _e
@@ -183,7 +184,7 @@ def _notes(entry: Entry) -> str:
 
 
 def _plots(entry: Entry) -> str:
-    return plots_block(plots_for(entry))
+    return plots_block(plots_for(entry) + body_plots_for(entry))
 
 
 def _where(entry: Entry) -> str:

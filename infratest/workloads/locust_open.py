@@ -25,22 +25,26 @@ from locust import FastHttpUser, HttpUser, User, constant
 from requests.adapters import HTTPAdapter
 
 from infratest.workloads.answer_check import send_checked
-from infratest.workloads.body_pool import BodyPools
 from infratest.workloads.load_plan import LoadPlan, RequestSpec
 
 if TYPE_CHECKING:
     from infratest.workloads.run_recording import RunRecording
 
 SCHEDULED_KEY: Final = "infratest_scheduled"  # request context: scheduled send time (epoch s)
+SENT_AT_KEY: Final = "infratest_sent_at"  # closed model: when the user picked it (epoch s)
 SLOT_POLL_S = 0.002  # how often a scheduler waiting for a free slot looks again
 
 
 def scheduled_latency(context: Any, start_time: float, response_s: float) -> tuple[float, float]:
     """(start, latency) of a finished request, both from its scheduled send time when the
-    request carries one (open model), else from when it was actually sent."""
-    scheduled = context.get(SCHEDULED_KEY) if isinstance(context, dict) else None
-    if scheduled is None:
+    request carries one (open model), else from when it was actually sent. A closed-model
+    request is filed under the time its user picked it (the clock its body was counted and
+    its in-flight entry started by), its latency left as Locust measured it."""
+    if not isinstance(context, dict):
         return start_time, response_s
+    scheduled = context.get(SCHEDULED_KEY)
+    if scheduled is None:
+        return float(context.get(SENT_AT_KEY, start_time)), response_s
     return float(scheduled), max(start_time + response_s - float(scheduled), 0.0)
 
 
@@ -53,7 +57,7 @@ class _Scheduler:
         self.pool = gevent.pool.Pool(plan.in_flight_cap)
         self.specs = list(plan.requests)
         self.weights = [r.weight for r in self.specs]
-        self.pools = BodyPools(self.specs, worker_index)
+        self.pools = run.pools_for(self.specs, worker_index)
         self.fast = plan.user_class == "fast"
         self.catching_up = False  # still late from an earlier wait for a slot
 
@@ -106,7 +110,8 @@ class _Scheduler:
         run = self.run
         run.arrivals.sent(offset, time.time() - run.started_at, capped)
         spec = self._pick()
-        kwargs = self.pools.kwargs_for(spec)
+        measured = run.measure_start <= offset < self.plan.duration_s
+        kwargs = self.pools.kwargs_for(spec, measured)
         kwargs["context"] = {SCHEDULED_KEY: run.started_at + offset}
         if not self.fast:
             kwargs["timeout"] = self.plan.timeout_s

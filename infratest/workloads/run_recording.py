@@ -21,10 +21,12 @@ import gevent.event
 from gevent import monkey
 
 from infratest.workloads.arrival_ledger import ArrivalLedger
-from infratest.workloads.load_plan import LoadPlan
+from infratest.workloads.body_pool import BodyPools
+from infratest.workloads.load_plan import LoadPlan, RequestSpec
 from infratest.workloads.locust_open import scheduled_latency
 from infratest.workloads.locust_users import InFlight, error_key, failure_example
 from infratest.workloads.recorder import WindowRecorder
+from infratest.workloads.sent_sizes import merge_sizes
 from infratest.workloads.wire import Final, Tick
 
 DRAIN_CAP_S = 3.0  # longest wait for in-flight requests once the run is over
@@ -59,6 +61,7 @@ class RunRecording:
         self.lags: list[float] = []
         self.write_lock = real_lock()
         self.finished = False
+        self.body_pools: list[BodyPools] = []  # every user's pools: their sends are counted
 
     # -- what subclasses say -------------------------------------------------------------
     def send(self, message: Tick | Final) -> None:
@@ -70,6 +73,13 @@ class RunRecording:
         return {}
 
     # -- recording -----------------------------------------------------------------------
+    def pools_for(self, specs: list[RequestSpec], worker_index: int = 0) -> BodyPools:
+        """Body pools for a user (or scheduler) of this process, whose sends the final line
+        counts by body size."""
+        pools = BodyPools(specs, worker_index)
+        self.body_pools.append(pools)
+        return pools
+
     def on_request(self, response_time: float, name: str, response: Any = None, **kw: Any) -> None:
         """`request` event listener: every finished request, failed or not."""
         latency = float(response_time) / 1000.0
@@ -149,6 +159,7 @@ class RunRecording:
                 signalled=self.signalled,
                 reason=reason,
                 worker=self.worker_name,
+                body_sizes=merge_sizes(p.sent_sizes() for p in self.body_pools),
             )
             self.send(final)
             self.finished = True

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from infratest.workloads.sent_sizes import merge_sizes
 from infratest.workloads.wire import Final, Tick
 
 
@@ -111,4 +112,5 @@ class WorkerViews:
             request_names=finals[0].request_names,
             signalled=next((f.signalled for f in finals if f.signalled), None),
             reason="; ".join(reasons),
+            body_sizes=merge_sizes(f.body_sizes for f in finals),
         )
