@@ -4,6 +4,7 @@ from the results document like every other plot."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,14 @@ Entry = dict[str, Any]
 COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3")
 TITLE = "Request body sizes"
 BUCKETS_PER_DOUBLING = 4  # the results' size buckets: bounds ceil(2 ** (k / 4)) bytes
+
+
+def _bucket_lower(upper: float) -> float:
+    """The bucket below's bound: a bucket holds the sizes above it, up to its own."""
+    k = math.floor(BUCKETS_PER_DOUBLING * math.log2(max(upper, 1.0)))
+    while k > 0 and math.ceil(2 ** (k / BUCKETS_PER_DOUBLING)) >= upper:
+        k -= 1
+    return float(math.ceil(2 ** (k / BUCKETS_PER_DOUBLING))) if k > 0 else upper / 2
 
 
 def _histograms(entry: Entry) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -40,11 +49,11 @@ def body_sizes(entry: Entry) -> bytes | None:
         return None
     fig, ax = new_figure(TITLE)
     for (name, uppers, counts), color in zip(found, COLORS, strict=False):
-        lowers = uppers / 2 ** (1 / BUCKETS_PER_DOUBLING)  # each bucket's span on the axis
+        lowers = np.asarray([_bucket_lower(u) for u in uppers])
         ax.bar(lowers, counts, width=uppers - lowers, align="edge", color=color, alpha=0.55,
                edgecolor=color, label=name)  # fmt: skip
     ax.set_xscale("log")
-    ax.set_xlabel("body size (bytes, bucket upper bound)")
+    ax.set_xlabel("body size (bytes)")
     ax.set_ylabel("requests sent")
     ax.set_ylim(bottom=0)
     legend(ax)

@@ -86,8 +86,10 @@ class RunRecording:
         start_abs = kw.get("start_time") or (time.time() - latency)
         start_abs, latency = scheduled_latency(kw.get("context"), start_abs, latency)
         start = start_abs - self.started_at
-        if self.stop_event.is_set() and start >= self.measure_end:
-            return
+        if start >= self.plan.duration_s or (
+            self.stop_event.is_set() and start >= self.measure_end
+        ):
+            return  # sent after the measured window (the body tally leaves it out too)
         exc = kw.get("exception")
         failure = None
         example = ""

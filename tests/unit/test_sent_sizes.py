@@ -8,6 +8,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
+from infratest.results.body_plots import body_sizes
 from infratest.workloads.body_pool import BodyPool, BodyPools
 from infratest.workloads.load_plan import RequestSpec
 from infratest.workloads.load_record import LoadRecord
@@ -97,3 +98,11 @@ def test_the_final_line_carries_the_sizes_and_workers_add_theirs() -> None:
     record.finish(_final("w2", {"drawn": {"8": 2, "40": 5}}))
     assert record.final is not None
     assert record.final.body_sizes == {"drawn": {"8": 5, "12": 1, "40": 5}}
+
+
+def test_the_report_plots_sent_sizes_and_skips_what_is_missing_or_malformed() -> None:
+    sent = sent_summary({"16": 3, "120": 9, "900": 2})
+    png = body_sizes({"series": {"load": {"bodies": {"POST /p": {"sent": sent}}}}})
+    assert png is not None and png.startswith(b"\x89PNG")
+    for bodies in ({}, {"POST /p": {"bodies": 3}}, {"POST /p": {"sent": {"histogram": "x"}}}):
+        assert body_sizes({"series": {"load": {"bodies": bodies}}}) is None
