@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from infratest.spec.inputs_file import InputsError
 from infratest.spec.replay_file import read_replay
 from infratest.spec.traffic import RequestSpec, ValidateSpec
 from infratest.workloads.load_plan import RequestSpec as PlanRequest
+from infratest.workloads.sent_sizes import sent_summary
 
 
 @functools.lru_cache(maxsize=32)
@@ -69,9 +70,12 @@ def answer_schema_of(check: ValidateSpec | None) -> Any:
         raise MeasurementError(f"validate: {exc}") from None
 
 
-def pool_summaries(requests: Sequence[PlanRequest]) -> dict[str, dict[str, Any]]:
-    """Per request with a pool: how many bodies, how they are taken, and their sizes (the
-    report's size distribution of what could be sent)."""
+def pool_summaries(
+    requests: Sequence[PlanRequest], sent: Mapping[str, Mapping[str, int]] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Per request with a pool: how many bodies, how they are taken, and their sizes (what
+    could be sent); with `sent` (the generators' tally by body size, once the run has ended)
+    also the sizes of what was sent in the measured window."""
     out: dict[str, dict[str, Any]] = {}
     for request in requests:
         if not request.bodies:
@@ -88,6 +92,8 @@ def pool_summaries(requests: Sequence[PlanRequest]) -> dict[str, dict[str, Any]]
                 "max": float(sizes.max()),
             },
         }
+        if sent is not None:
+            out[str(request.name)]["sent"] = sent_summary(sent.get(str(request.name), {}))
     return out
 
 
@@ -97,8 +103,12 @@ def pool_notes(summaries: dict[str, dict[str, Any]]) -> list[str]:
     for name, pool in summaries.items():
         taken = "in file order" if pool["order"] == "file" else f"at random (seed {pool['seed']})"
         size = pool["bytes"]
-        notes.append(
+        note = (
             f"{name}: bodies taken {taken} from a pool of {pool['bodies']}, "
             f"{size['min']:.0f}–{size['max']:.0f} bytes (median {size['p50']:.0f})"
         )
+        sent = pool.get("sent")
+        if sent and sent["count"]:
+            note += f"; {sent['count']} sent, median {sent['bytes']['p50']:.0f} bytes"
+        notes.append(note)
     return notes

@@ -298,7 +298,8 @@ def run_load_workload(ctx: WorkloadContext) -> Measurements:
         plan = dataclasses.replace(plan, workers=fleet.workers, users=users)
     rule = decision_rule(spec)
     run, found = watched_run(plan, ctx.assumption.expect, rule, ctx, ctx.progress, fleet)
-    pools = pool_summaries(plan.requests)
+    final = run.record.final
+    pools = pool_summaries(plan.requests, final.body_sizes if final is not None else None)
     if pools:
         found.series["load"]["bodies"] = pools
         found.notes += pool_notes(pools)

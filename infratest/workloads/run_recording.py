@@ -22,10 +22,12 @@ from gevent import monkey
 
 from infratest.traces import TracedRequest
 from infratest.workloads.arrival_ledger import ArrivalLedger
-from infratest.workloads.load_plan import LoadPlan
+from infratest.workloads.body_pool import BodyPools
+from infratest.workloads.load_plan import LoadPlan, RequestSpec
 from infratest.workloads.locust_open import scheduled_latency
 from infratest.workloads.locust_users import InFlight, error_key, failure_example
 from infratest.workloads.recorder import WindowRecorder
+from infratest.workloads.sent_sizes import merge_sizes
 from infratest.workloads.trace_context import TRACE_KEY
 from infratest.workloads.trace_ledger import TraceLedger
 from infratest.workloads.wire import Final, Tick
@@ -63,6 +65,7 @@ class RunRecording:
         self.lags: list[float] = []
         self.write_lock = real_lock()
         self.finished = False
+        self.body_pools: list[BodyPools] = []  # every user's pools: their sends are counted
 
     # -- what subclasses say -------------------------------------------------------------
     def send(self, message: Tick | Final) -> None:
@@ -74,14 +77,23 @@ class RunRecording:
         return {}
 
     # -- recording -----------------------------------------------------------------------
+    def pools_for(self, specs: list[RequestSpec], worker_index: int = 0) -> BodyPools:
+        """Body pools for a user (or scheduler) of this process, whose sends the final line
+        counts by body size."""
+        pools = BodyPools(specs, worker_index)
+        self.body_pools.append(pools)
+        return pools
+
     def on_request(self, response_time: float, name: str, response: Any = None, **kw: Any) -> None:
         """`request` event listener: every finished request, failed or not."""
         latency = float(response_time) / 1000.0
         start_abs = kw.get("start_time") or (time.time() - latency)
         start_abs, latency = scheduled_latency(kw.get("context"), start_abs, latency)
         start = start_abs - self.started_at
-        if self.stop_event.is_set() and start >= self.measure_end:
-            return
+        if start >= self.plan.duration_s or (
+            self.stop_event.is_set() and start >= self.measure_end
+        ):
+            return  # sent after the measured window (the body tally leaves it out too)
         exc = kw.get("exception")
         failure = None
         example = ""
@@ -181,6 +193,7 @@ class RunRecording:
                 reason=reason,
                 worker=self.worker_name,
                 traces=self.traces.lists().to_dict(),
+                body_sizes=merge_sizes(p.sent_sizes() for p in self.body_pools),
             )
             self.send(final)
             self.finished = True

@@ -73,7 +73,8 @@ class Tick:
 
 @dataclass(frozen=True)
 class Final:
-    """The run's end: its measured window, what never finished, and examples of failures."""
+    """The run's end: its measured window, what never finished, examples of failures, and
+    the sizes of the pooled bodies it sent."""
 
     started_at: float  # epoch seconds
     measure_start: float  # s since run start
@@ -86,6 +87,8 @@ class Final:
     reason: str
     worker: str | None = None  # the Locust worker whose run this ends (distributed runs)
     traces: dict[str, Any] = field(default_factory=dict)  # TraceLists.to_dict()
+    # pooled requests: measured sends by body size, {name: {bytes (as text): sends}}
+    body_sizes: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def encode(message: Tick | Final) -> str:

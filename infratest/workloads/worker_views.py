@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from infratest.traces import TraceLists
+from infratest.workloads.sent_sizes import merge_sizes
 from infratest.workloads.wire import Final, Tick
 
 
@@ -113,4 +114,5 @@ class WorkerViews:
             signalled=next((f.signalled for f in finals if f.signalled), None),
             reason="; ".join(reasons),
             traces=TraceLists.merged(TraceLists.from_dict(f.traces) for f in finals).to_dict(),
+            body_sizes=merge_sizes(f.body_sizes for f in finals),
         )
