@@ -29,7 +29,7 @@ from infratest.workloads.load_figures import Reading, load_intervals
 from infratest.workloads.load_plan import NO_JSON, LoadPlan
 from infratest.workloads.load_plan import RequestSpec as PlanRequest
 from infratest.workloads.load_record import LoadRecord
-from infratest.workloads.load_runner import LoadRun, LoadRunError, run_load
+from infratest.workloads.load_runner import LoadRun, LoadRunError, UserClassError, run_load
 from infratest.workloads.load_series import load_series
 from infratest.workloads.monitor import CheckMonitor, DecisionRule
 from infratest.workloads.saturation import DEFAULT_MAX_LAG_S, STANDS_WHEN_SATURATED
@@ -77,6 +77,10 @@ def build_plan(
         wait_max_s=traffic.wait.max,
         timeout_s=traffic.timeout,
         user_class=traffic.user_class,
+        user_class_at=traffic.user_class_at,
+        user_class_paths=(traffic.user_class_folder,) if traffic.user_class_folder else (),
+        wait_given="wait" in traffic.model_fields_set,
+        headers=traffic.headers if traffic.own_user else {},
     )
 
 
@@ -103,12 +107,17 @@ def execute(
     allow_hosts: tuple[str, ...] = (),
 ) -> LoadRun:
     """Run a plan (watched by `monitor`), on Locust workers when `fleet` says so; a
-    generator that could not run is an error."""
+    generator that could not run is an error (a user class that could not be loaded says
+    where it is written and why)."""
+    if plan.own_user:  # its requests may also go to allowed hosts besides the target
+        plan = dataclasses.replace(plan, allow_hosts=allow_hosts)
     try:
         if fleet is None:
             return run_load(plan, watcher=monitor)
-        policy = WorkerPolicy(allow_hosts, plan.users, plan.duration_s)
+        policy = WorkerPolicy(allow_hosts, plan.users, plan.duration_s, user_classes=True)
         return run_fleet(plan, fleet, policy, watcher=monitor)
+    except UserClassError as exc:
+        raise MeasurementError(str(exc)) from None
     except LoadRunError as exc:
         raise MeasurementError(f"the load generator failed: {exc}") from None
 

@@ -29,6 +29,7 @@ from locust.runners import WorkerRunner
 
 from infratest.workloads import fleet_protocol as proto
 from infratest.workloads.load_plan import LoadPlan
+from infratest.workloads.locust_own_user import UserClassLoadError, problem_text
 from infratest.workloads.locust_users import build_user_class
 from infratest.workloads.run_recording import RunRecording, flush_and_exit, real_start_thread
 from infratest.workloads.wire import Final, Tick, encode
@@ -123,9 +124,15 @@ class WorkerProcess:
         if why is not None:
             self.runner.send_message(proto.REFUSE, {"name": self.name, "reason": why})
             return
-        self.run = WorkerRun(plan, self.runner, self.name)
-        index = int(msg.data.get("index", 0))
-        environment.user_classes = [build_user_class(plan, self.run, index)]
+        run = WorkerRun(plan, self.runner, self.name)
+        try:
+            users = build_user_class(plan, run, int(msg.data.get("index", 0)))
+        except UserClassLoadError as exc:
+            reason = problem_text(plan, exc)
+            self.runner.send_message(proto.REFUSE, {"name": self.name, "reason": reason})
+            return
+        self.run = run
+        environment.user_classes = [users]
         environment.host = plan.host
         self.runner.send_message(proto.ACCEPT, {"name": self.name, "host": socket.gethostname()})
 

@@ -87,6 +87,9 @@ class Final:
     worker: str | None = None  # the Locust worker whose run this ends (distributed runs)
 
 
+USER_CLASS_ERROR = "user_class_error"  # mark: the scenario's user class could not be loaded
+
+
 def encode(message: Tick | Final) -> str:
     """One JSON line for the parent."""
     kind = "tick" if isinstance(message, Tick) else "final"
