@@ -34,6 +34,7 @@ from infratest.workloads.load_series import load_series
 from infratest.workloads.monitor import CheckMonitor, DecisionRule
 from infratest.workloads.saturation import DEFAULT_MAX_LAG_S, STANDS_WHEN_SATURATED
 from infratest.workloads.trust import distrust
+from infratest.workloads.wire import Final
 from infratest.workloads.worker_health import worker_rows
 from infratest.workloads.worker_policy import WorkerPolicy
 
@@ -186,6 +187,8 @@ def _notes(run: LoadRun, latency_of: str) -> list[str]:
             f"{counts.unanswered} unanswered at the end" + (f": {kinds}" if kinds else "")
         )
     notes += open_model_notes(record)
+    if record.final is not None and record.final.user_errors:
+        notes.append(user_errors_note(record.final))
     if record.ended_unexpectedly:
         notes.append(record.ended_unexpectedly)
     drift = latency_drift(record.successful if latency_of == "successful" else record.everything)
@@ -202,6 +205,14 @@ def _notes(run: LoadRun, latency_of: str) -> list[str]:
     if run.hard_timeout_s is not None:
         notes.append(f"the run was ended at its hard timeout of {run.hard_timeout_s:.1f} s")
     return notes
+
+
+def user_errors_note(final: Final) -> str:
+    """A user class whose own code raised: each time, its task or on_start was cut short."""
+    return (
+        f"the user class raised {final.user_errors}× outside a request (the task or on_start "
+        f"was cut short; a failed on_start ends that user); first: {final.first_user_error}"
+    )
 
 
 def open_model_notes(record: LoadRecord) -> list[str]:
@@ -243,6 +254,8 @@ def no_answer_reason(run: LoadRun) -> str | None:
         return f"the target did not answer: {key} ×{count} ({example})"
     unanswered = run.record.counts().unanswered
     why = final.reason if final is not None else "the load generator ended early"
+    if final is not None and final.user_errors:
+        why = user_errors_note(final)
     return f"no request completed ({unanswered} unanswered): {why}"
 
 

@@ -54,6 +54,7 @@ class ChildRun(RunRecording):
             stop_timeout=self.drain_s,
         )
         self.env.events.request.add_listener(self.on_request)
+        self.env.events.user_error.add_listener(self.on_user_error)
         self.runner = self.env.create_local_runner()
 
     def send(self, message: Tick | Final) -> None:

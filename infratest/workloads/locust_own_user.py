@@ -56,7 +56,7 @@ def problem_text(plan: LoadPlan, exc: BaseException) -> str:
     return f"{where}: {exc}"
 
 
-def _failure(exc: BaseException) -> str:
+def describe_failure(exc: BaseException) -> str:
     """`Type: message`, and where in the user's code it was raised."""
     text = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, SyntaxError):
@@ -78,9 +78,9 @@ def _import(name: str, paths: tuple[str, ...]) -> ModuleType:
         if name == missing or name.startswith(missing + "."):
             where = ", ".join(paths) or "the scenario's folder"
             raise UserClassLoadError(f"no module '{name}' on sys.path or in {where}") from None
-        raise UserClassLoadError(f"importing '{name}' failed: {_failure(exc)}") from None
+        raise UserClassLoadError(f"importing '{name}' failed: {describe_failure(exc)}") from None
     except (Exception, SystemExit) as exc:  # the user's module raised while importing
-        raise UserClassLoadError(f"importing '{name}' failed: {_failure(exc)}") from None
+        raise UserClassLoadError(f"importing '{name}' failed: {describe_failure(exc)}") from None
 
 
 def _users_in(module: ModuleType) -> list[str]:

@@ -116,6 +116,7 @@ class WorkerProcess:
         runner.register_message(proto.STOP, self.on_stop)
         env.events.test_start.add_listener(self.on_test_start)
         env.events.request.add_listener(self.on_request)
+        env.events.user_error.add_listener(self.on_user_error)
         runner.send_message(proto.READY, {"name": name})
 
     def on_plan(self, environment: Environment, msg: Any, **kw: Any) -> None:
@@ -147,6 +148,10 @@ class WorkerProcess:
     def on_request(self, **kw: Any) -> None:
         if self.run is not None and self.run.began:
             self.run.on_request(**kw)
+
+    def on_user_error(self, **kw: Any) -> None:
+        if self.run is not None and self.run.began:
+            self.run.on_user_error(**kw)
 
     def on_signal(self, sig: signal.Signals) -> None:
         """SIGTERM/SIGINT: report what was measured, then leave."""

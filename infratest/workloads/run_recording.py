@@ -23,6 +23,7 @@ from gevent import monkey
 from infratest.workloads.arrival_ledger import ArrivalLedger
 from infratest.workloads.load_plan import LoadPlan
 from infratest.workloads.locust_open import scheduled_latency
+from infratest.workloads.locust_own_user import describe_failure
 from infratest.workloads.locust_users import InFlight, error_key, failure_example
 from infratest.workloads.recorder import WindowRecorder
 from infratest.workloads.wire import Final, Tick
@@ -59,6 +60,8 @@ class RunRecording:
         self.lags: list[float] = []
         self.write_lock = real_lock()
         self.finished = False
+        self.user_errors = 0
+        self.first_user_error = ""
 
     # -- what subclasses say -------------------------------------------------------------
     def send(self, message: Tick | Final) -> None:
@@ -85,6 +88,11 @@ class RunRecording:
             status = int(getattr(response, "status_code", 0) or 0)
             failure, example = error_key(status, exc), failure_example(exc)
         self.recorder.record(start, latency, failure, example, name)
+
+    def on_user_error(self, exception: BaseException, **kw: Any) -> None:
+        """`user_error` event listener: a user class's own code raised (not a request)."""
+        self.user_errors += 1
+        self.first_user_error = self.first_user_error or describe_failure(exception)
 
     def tick_loop(self) -> None:
         """Once a second: hand on the new windows, what is in flight, and the lag."""
@@ -149,6 +157,8 @@ class RunRecording:
                 signalled=self.signalled,
                 reason=reason,
                 worker=self.worker_name,
+                user_errors=self.user_errors,
+                first_user_error=self.first_user_error,
             )
             self.send(final)
             self.finished = True

@@ -85,6 +85,9 @@ class Final:
     signalled: str | None  # the signal that ended the run early, if any
     reason: str
     worker: str | None = None  # the Locust worker whose run this ends (distributed runs)
+    # exceptions a user class raised outside a request (its task or on_start cut short)
+    user_errors: int = 0
+    first_user_error: str = ""
 
 
 USER_CLASS_ERROR = "user_class_error"  # mark: the scenario's user class could not be loaded

@@ -111,4 +111,6 @@ class WorkerViews:
             request_names=finals[0].request_names,
             signalled=next((f.signalled for f in finals if f.signalled), None),
             reason="; ".join(reasons),
+            user_errors=sum(f.user_errors for f in finals),
+            first_user_error=next((f.first_user_error for f in finals if f.user_errors), ""),
         )

@@ -40,7 +40,7 @@ class Session(FastHttpUser):
 
 
 class Wanderer(HttpUser):
-    """One request to the target, then one to a host nobody allowed."""
+    """One request to the target, then one to a host nobody allowed; or a bug of its own."""
 
     wait_time = constant(0.01)
 
@@ -48,6 +48,11 @@ class Wanderer(HttpUser):
     def wander(self):
         self.client.get("/ok")
         self.client.get("http://10.255.255.1/steal")
+
+    @task
+    def bug(self):
+        self.client.get("/ok")
+        return {}["token"]
 
 
 NOT_A_USER = 42
@@ -99,7 +104,10 @@ def test_own_user_class_runs_and_is_recorded(pytester: pytest.Pytester) -> None:
     kinds = {k["key"]: k["count"] for k in wanderer["series"]["load"]["error_kinds"]}
     assert list(kinds) == ["host not allowed: 10.255.255.1"]  # refused, never sent
     assert wanderer["verdict"] == "fail" and "errors.rate" in wanderer["reason"]
-    assert kinds["host not allowed: 10.255.255.1"] == wanderer["series"]["load"]["by_name"]["/ok"]
+    assert wanderer["series"]["load"]["by_name"]["/ok"] > kinds["host not allowed: 10.255.255.1"]
+    raised = next(n for n in wanderer["notes"] if n.startswith("the user class raised"))
+    line = LOCUSTFILE.splitlines().index('        return {}["token"]') + 1
+    assert f"first: KeyError: 'token' (at {folder / 'locustfile.py'}:{line})" in raised
 
     missing, not_user = found["no-module"], found["not-a-user"]
     assert missing["verdict"] == not_user["verdict"] == "error"
