@@ -7,6 +7,7 @@ import dataclasses
 import math
 import random
 from collections.abc import Iterable
+from pathlib import Path
 
 from infratest.measurements import MeasurementError, Measurements, Stopping
 from infratest.spec.load_sections import LoadSpec
@@ -61,6 +62,15 @@ def plan_request(
     )
 
 
+def user_class_paths(traffic: Traffic) -> tuple[str, ...]:
+    """Where a user class's module is looked for besides the child's sys.path: the scenario's
+    folder and the directory infratest runs from (the child itself runs in a scratch one)."""
+    if not traffic.own_user:
+        return ()
+    folders = (traffic.user_class_folder, str(Path.cwd()))
+    return tuple(dict.fromkeys(f for f in folders if f))
+
+
 def build_plan(
     traffic: Traffic, url: str, users: int, duration: float, ramp: float = 0.0, warmup: float = 0.0
 ) -> LoadPlan:
@@ -79,7 +89,7 @@ def build_plan(
         timeout_s=traffic.timeout,
         user_class=traffic.user_class,
         user_class_at=traffic.user_class_at,
-        user_class_paths=(traffic.user_class_folder,) if traffic.user_class_folder else (),
+        user_class_paths=user_class_paths(traffic),
         wait_given="wait" in traffic.model_fields_set,
         headers=traffic.headers if traffic.own_user else {},
     )

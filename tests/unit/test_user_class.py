@@ -53,7 +53,7 @@ def test_the_loader_records_where_the_class_is_written(tmp_path: Path, config: C
     assert load.user_class_folder == str(tmp_path.resolve())
     plan = build_plan(load, TARGET, 3, 5.0)
     assert plan.own_user and plan.requests == () and not plan.wait_given
-    assert plan.user_class_paths == (str(tmp_path.resolve()),)
+    assert plan.user_class_paths == (str(tmp_path.resolve()), str(Path.cwd()))
     assert plan.headers == {"X-Team": "infra"}
     assert LoadPlan.from_json(plan.to_json()) == plan
 
