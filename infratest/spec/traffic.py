@@ -3,9 +3,17 @@ are drawn. Shared by every workload that generates load."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from infratest.spec.body_shapes import Column, SizeHint, check_field_paths
 from infratest.spec.fields import (
@@ -149,6 +157,38 @@ class Wait(Section):
         return self
 
 
+BUILT_IN_USERS = ("fast", "http")
+# "package.module:Class": a Locust user class of the scenario's own, imported in the child
+USER_CLASS_PATTERN = r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$"
+
+
+def _user_class(value: str) -> str:
+    """`fast`, `http`, or "module:Class" (only its shape here: importing it would import
+    Locust, which monkey-patches the process, so the load's child resolves it)."""
+    if value in BUILT_IN_USERS or re.match(USER_CLASS_PATTERN, value):
+        return value
+    raise ValueError(
+        f'user_class must be fast, http, or "module:Class" such as '
+        f'"locustfile:ApiUser", got "{value}"'
+    )
+
+
+UserClass = Annotated[
+    str,
+    AfterValidator(_user_class),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"enum": list(BUILT_IN_USERS)},
+                {"type": "string", "pattern": USER_CLASS_PATTERN},
+            ],
+            "description": 'fast (FastHttpUser), http (HttpUser), or "module:Class": your own '
+            "Locust user (module found on sys.path or next to the scenario)",
+        }
+    ),
+]
+
+
 WaitField = Annotated[
     Wait, BeforeValidator(_wait, json_schema_input_type=str | tuple[str, str] | Wait)
 ]
@@ -166,7 +206,15 @@ class Traffic(Section):
         alias="validate",
         description="an answer failing it counts as an error (every request without its own)",
     )
-    user_class: Literal["fast", "http"] = "fast"
+    user_class: UserClass = "fast"
+    # set by the loader for a "module:Class": where it is written, and the scenario's folder
+    user_class_at: str = Field(default="", exclude=True)
+    user_class_folder: str = Field(default="", exclude=True)
+
+    @property
+    def own_user(self) -> bool:
+        """Whether the users are the scenario's own Locust class ("module:Class")."""
+        return self.user_class not in BUILT_IN_USERS
 
 
 class ArrivalTraffic(Traffic):

@@ -16,6 +16,7 @@ from infratest.workloads.answer_check import AnswerRejected, send_checked
 from infratest.workloads.body_pool import BodyPools
 from infratest.workloads.load_plan import LoadPlan, RequestSpec
 from infratest.workloads.locust_open import SCHEDULED_KEY, SENT_AT_KEY, build_scheduler_class
+from infratest.workloads.locust_own_user import ForeignHost, own_user_class
 from infratest.workloads.recorder import EXAMPLE_CHARS
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 def error_key(status: int, exc: BaseException) -> str:
     """Group failures by what a person would act on: the HTTP status, timeout, or error type
     (or, for an answer `validate` rejected, what was wrong with it)."""
-    if isinstance(exc, AnswerRejected):
+    if isinstance(exc, AnswerRejected | ForeignHost):
         return exc.key
     if status >= 400:
         return f"HTTP {status}"
@@ -85,7 +86,11 @@ def _send(
 
 def build_user_class(plan: LoadPlan, run: "RunRecording", worker_index: int = 0) -> type[User]:
     """A Locust user class whose single task picks a request from the plan by weight (in rate
-    mode: the scheduler user of :mod:`infratest.workloads.locust_open`)."""
+    mode: the scheduler user of :mod:`infratest.workloads.locust_open`; with a user class of
+    the scenario's own, that class, wrapped by :mod:`infratest.workloads.locust_own_user`).
+    Raises UserClassLoadError when that class cannot run."""
+    if plan.own_user:
+        return own_user_class(plan, run)
     if plan.open_model:
         return build_scheduler_class(plan, run, worker_index)
     fast = plan.user_class == "fast"

@@ -25,6 +25,7 @@ from infratest.workloads.arrival_ledger import ArrivalLedger
 from infratest.workloads.body_pool import BodyPools
 from infratest.workloads.load_plan import LoadPlan, RequestSpec
 from infratest.workloads.locust_open import scheduled_latency
+from infratest.workloads.locust_own_user import describe_failure
 from infratest.workloads.locust_users import InFlight, error_key, failure_example
 from infratest.workloads.recorder import WindowRecorder
 from infratest.workloads.sent_sizes import merge_sizes
@@ -66,6 +67,8 @@ class RunRecording:
         self.write_lock = real_lock()
         self.finished = False
         self.body_pools: list[BodyPools] = []  # every user's pools: their sends are counted
+        self.user_errors = 0
+        self.first_user_error = ""
 
     # -- what subclasses say -------------------------------------------------------------
     def send(self, message: Tick | Final) -> None:
@@ -128,6 +131,11 @@ class RunRecording:
                 error=failure,
             )
         )
+
+    def on_user_error(self, exception: BaseException, **kw: Any) -> None:
+        """`user_error` event listener: a user class's own code raised (not a request)."""
+        self.user_errors += 1
+        self.first_user_error = self.first_user_error or describe_failure(exception)
 
     def tick_loop(self) -> None:
         """Once a second: hand on the new windows, what is in flight, and the lag."""
@@ -194,6 +202,8 @@ class RunRecording:
                 worker=self.worker_name,
                 traces=self.traces.lists().to_dict(),
                 body_sizes=merge_sizes(p.sent_sizes() for p in self.body_pools),
+                user_errors=self.user_errors,
+                first_user_error=self.first_user_error,
             )
             self.send(final)
             self.finished = True

@@ -89,6 +89,12 @@ class Final:
     traces: dict[str, Any] = field(default_factory=dict)  # TraceLists.to_dict()
     # pooled requests: measured sends by body size, {name: {bytes (as text): sends}}
     body_sizes: dict[str, dict[str, int]] = field(default_factory=dict)
+    # exceptions a user class raised outside a request (its task or on_start cut short)
+    user_errors: int = 0
+    first_user_error: str = ""
+
+
+USER_CLASS_ERROR = "user_class_error"  # mark: the scenario's user class could not be loaded
 
 
 def encode(message: Tick | Final) -> str:

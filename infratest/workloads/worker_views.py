@@ -115,4 +115,6 @@ class WorkerViews:
             reason="; ".join(reasons),
             traces=TraceLists.merged(TraceLists.from_dict(f.traces) for f in finals).to_dict(),
             body_sizes=merge_sizes(f.body_sizes for f in finals),
+            user_errors=sum(f.user_errors for f in finals),
+            first_user_error=next((f.first_user_error for f in finals if f.user_errors), ""),
         )
