@@ -69,7 +69,10 @@ class Entry:
 def parse(text: str, file: str = MANIFEST) -> list[Entry]:
     """The manifest's entries; a malformed or escaping line raises ManifestError."""
     entries = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    lines = text.split("\n")  # not splitlines(): a name may hold \r or other breaks
+    if lines and lines[-1] == "":
+        lines.pop()
+    for number, line in enumerate(lines, start=1):
         match = _LINE.match(line)
         if not match:
             raise ManifestError(f"{file}:{number}: not '<sha256>  <path>': {line[:80]!r}")
