@@ -159,7 +159,7 @@ def _planned_seconds(assumption: Assumption) -> float | None:
 def _evidence_session(config: pytest.Config) -> EvidenceSession | None:
     """The bundle's staging folder, made at configure time so pytest's JUnit XML can go in."""
     dest = config.getoption("infratest_evidence", None)
-    if not dest:
+    if not dest or hasattr(config, "workerinput"):  # an xdist worker: the controller writes it
         return None
     from infratest.evidence.bundle import BundleError
     from infratest.evidence.session import EvidenceSession
