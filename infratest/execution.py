@@ -143,6 +143,7 @@ def target_spec(name: str, target: TargetConfig) -> TargetSpec:
         stop_timeout_s=target.stop_timeout,
         env=dict(target.env),
         cwd=target.cwd,
+        version=target.version,
     )
 
 

@@ -149,10 +149,14 @@ def document(
     }
 
 
+def json_text(data: Any) -> str:
+    """JSON as result files are written: indented, UTF-8, inf and nan as null."""
+    return json.dumps(_clean(data), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
 def write_atomically(path: str | os.PathLike[str], data: dict[str, Any]) -> None:
     """The results document as JSON, written so a reader never sees half of it."""
-    text = json.dumps(_clean(data), indent=2, ensure_ascii=False, allow_nan=False)
-    write_text_atomically(path, text + "\n")
+    write_text_atomically(path, json_text(data))
 
 
 def read(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -15,7 +15,8 @@ received (``--record-bodies FILE``, a line each, in arrival order), and input va
 (``--validate-features``: 400 unless ``{"features": [4 finite numbers]}``;
 ``--crash-on-empty-features``: a 500 for an empty list, the bug a fuzz must find).
 
-``GET /healthz`` always answers 200 at once and is not counted as a request.
+``GET /healthz`` always answers 200 at once and is not counted as a request; nor is
+``GET /version`` with ``--version-body TEXT``, which answers TEXT as JSON.
 """
 
 from __future__ import annotations
@@ -176,6 +177,9 @@ class Handler(BaseHTTPRequestHandler):
             self._answer(200)
             return
         args = self.server.behaviour.args
+        if args.version_body is not None and self.path == "/version":
+            self._answer(200, args.version_body.encode(), "application/json")
+            return
         if args.record_requests:
             self.server.behaviour.record_request(self.command, self.path, body, self.headers)
         if args.validate_features and self.command == "POST":
@@ -286,6 +290,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--crash-on-empty-features", action="store_true", help="with it: 500 on features []")
     add("--answer-json", action="store_true", help='POST answers {"prediction": P}')
     add("--disagree-every", type=int, default=0, help="P differs on 1/N of bodies (hash)")
+    add("--version-body", default=None, help="GET /version answers this (JSON), uncounted")
     return parser.parse_args(argv)
 
 
