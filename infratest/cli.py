@@ -1,4 +1,4 @@
-"""The `infratest` command: run, validate, report, schema, worker, demo."""
+"""The `infratest` command: run, validate, report, history, schema, worker, demo."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 
 from infratest import __version__
+from infratest.history.command import add_arguments as add_history_arguments
+from infratest.history.command import run as run_history
 from infratest.spec.discovery import UsageError, config_path, scenario_files
 from infratest.spec.problems import SpecError
 
@@ -75,14 +77,17 @@ def _run(args: argparse.Namespace) -> int:
         pytest_args.append(f"--infratest-env={args.env}")
     if args.config:
         pytest_args.append(f"--infratest-config={args.config}")
-    for option in ("json", "html", "markdown"):
+    for option in ("json", "html", "markdown", "history"):
         if getattr(args, option):
             pytest_args.append(f"--infratest-{option}={getattr(args, option)}")
+    if args.no_history:
+        pytest_args.append("--infratest-no-history")
     return int(pytest.main([*pytest_args, *args.pytest_args]))
 
 
 def _report(args: argparse.Namespace) -> int:
     """Render a saved results file again, without measuring anything."""
+    from infratest.history.store import HistoryError
     from infratest.results.contract import read
     from infratest.results.render import write_reports
 
@@ -101,7 +106,10 @@ def _report(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
-    write_reports(doc, args.html, args.markdown)
+    try:
+        write_reports(doc, args.html, args.markdown, history=args.history)
+    except HistoryError as exc:
+        raise UsageError(str(exc)) from None
     for path in (args.html, args.markdown):
         if path:
             print(f"wrote {path}")
@@ -156,13 +164,27 @@ def build_parser() -> argparse.ArgumentParser:
         default="fail",
         help="whether inconclusive and error verdicts fail the run (default: fail)",
     )
+    history = run.add_mutually_exclusive_group()
+    history.add_argument(
+        "--history", metavar="PATH", help="record the run here (default: .infratest/history.sqlite)"
+    )
+    history.add_argument("--no-history", action="store_true", help="do not record the run")
     run.set_defaults(handler=_run)
 
     report = commands.add_parser("report", help="render a saved results file as HTML/Markdown")
     report.add_argument("results", metavar="RESULTS.json")
     report.add_argument("--html", metavar="PATH", help="write the HTML report here")
     report.add_argument("--markdown", metavar="PATH", help="write the Markdown summary here")
+    report.add_argument(
+        "--history", metavar="PATH", help="add trends over the last runs from this history file"
+    )
     report.set_defaults(handler=_report)
+
+    history = commands.add_parser(
+        "history", help="verdicts and figures over the recorded runs, or the regressions"
+    )
+    add_history_arguments(history)
+    history.set_defaults(handler=run_history)
 
     worker = commands.add_parser(
         "worker", help="join a master's load runs from this machine (a Locust worker)"
