@@ -73,23 +73,28 @@ def _lines(rows: Sequence[Sequence[str]]) -> list[str]:
     return [GAP.join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
 
 
-def _groups(fixed: int, widths: Sequence[int]) -> list[list[int]]:
-    """Indices of the check columns, split so each table fits WIDTH next to `fixed`."""
+def _groups(first: int, later: int, widths: Sequence[int]) -> list[list[int]]:
+    """Indices of the check columns, split so each table fits WIDTH (the first table also
+    holds the time, commit and verdict, `first` columns wide; the others only the run)."""
     groups: list[list[int]] = [[]]
-    used = fixed
+    used = first + 2
     for index, width in enumerate(widths):
         if groups[-1] and used + len(GAP) + width > WIDTH:
             groups.append([])
-            used = fixed
+            used = later + 2
         groups[-1].append(index)
         used += len(GAP) + width
     return groups
 
 
-def _check_cells(history: AssumptionHistory) -> tuple[list[str], list[list[str]]]:
-    """Header and per-run cells of each check; the header is the latest condition."""
+def _check_cells(history: AssumptionHistory) -> tuple[list[list[str]], list[list[str]]]:
+    """Two header rows (metric, latest condition) and the per-run cells of each check."""
     found: dict[CheckKey, list[tuple[Run, CheckPoint]]] = series(history)
-    heads = [condition(points[-1][1]) for points in found.values()]
+    latest = [points[-1][1] for points in found.values()]
+    heads = [
+        [c.metric for c in latest],
+        [condition(c).removeprefix(c.metric + " ") for c in latest],
+    ]
     cells = []
     for point in history.points:
         by_key = {check.key: check for check in point.checks}
@@ -97,23 +102,29 @@ def _check_cells(history: AssumptionHistory) -> tuple[list[str], list[list[str]]
     return heads, cells
 
 
+FIXED_HEAD = (["run", "started (UTC)", "commit", "verdict"], ["", "", "", ""])
+
+
 def table(history: AssumptionHistory) -> list[str]:
     """The runs of one assumption, oldest first."""
-    fixed_head = ["run", "started (UTC)", "commit", "verdict"]
     fixed = [
         [f"{p.run.id}{'*' if p.run.interrupted else ''}", when(p.run), commit(p.run), p.verdict]
         for p in history.points
     ]
     heads, cells = _check_cells(history)
-    fixed_width = sum(_columns([fixed_head, *fixed])) + len(GAP) * (len(fixed_head) - 1)
-    widths = _columns([heads, *cells]) if heads else []
+    fixed_widths = _columns([*FIXED_HEAD, *fixed])
+    first = sum(fixed_widths) + len(GAP) * (len(fixed_widths) - 1)
+    widths = _columns([*heads, *cells]) if cells and cells[0] else []
     lines = [f"{history.id} ({len(history.points)} runs)"]
-    for n, group in enumerate(_groups(fixed_width, widths)):
-        head = fixed_head if n == 0 else ["run"]
-        rows = [head + [heads[i] for i in group]]
+    for n, group in enumerate(_groups(first, fixed_widths[0], widths)):
+        keep = 4 if n == 0 else 1
+        rows = [
+            head[:keep] + [top[i] for i in group]
+            for head, top in zip(FIXED_HEAD, heads, strict=True)
+        ]
         for base, row in zip(fixed, cells, strict=True):
-            rows.append((base if n == 0 else base[:1]) + [row[i] for i in group])
-        lines += ["  " + line for line in _lines(rows)]
+            rows.append(base[:keep] + [row[i] for i in group])
+        lines += ["  " + line for line in _lines(rows) if line]
     return lines
 
 

@@ -30,15 +30,17 @@ OTHER_COLOUR = "#6e40c9"
 def _scale(points: list[tuple[Run, CheckPoint]]) -> tuple[float, str]:
     """A factor and axis label that make the values readable."""
     factor, unit = _unit(points)
-    absolute = points[-1][1].change == "absolute"
-    return factor, f"change ({unit})" if absolute and unit else unit
+    changed = points[-1][1].change is not None
+    return factor, f"change ({unit})" if changed and unit else unit
 
 
 def _unit(points: list[tuple[Run, CheckPoint]]) -> tuple[float, str]:
     check = points[-1][1]
     dimension = METRICS[check.metric].dimension if check.metric in METRICS else None
-    if check.change == "relative" or dimension == Dimension.RATIO:
-        return 100.0, "%" if check.change is None else "change (%)"
+    if check.change == "relative":
+        return 100.0, "%"
+    if dimension == Dimension.RATIO:
+        return 100.0, "pp" if check.change == "absolute" else "%"
     if dimension == Dimension.DURATION:
         values = [abs(c.value) for _, c in points if c.value is not None]
         return (1e3, "ms") if values and max(values) < 1 else (1.0, "s")
