@@ -115,7 +115,8 @@ def table(history: AssumptionHistory) -> list[str]:
     fixed_widths = _columns([*FIXED_HEAD, *fixed])
     first = sum(fixed_widths) + len(GAP) * (len(fixed_widths) - 1)
     widths = _columns([*heads, *cells]) if cells and cells[0] else []
-    lines = [f"{history.id} ({len(history.points)} runs)"]
+    count = len(history.points)
+    lines = [f"{history.id} ({count} run{'s' if count != 1 else ''})"]
     for n, group in enumerate(_groups(first, fixed_widths[0], widths)):
         keep = 4 if n == 0 else 1
         rows = [

@@ -104,6 +104,18 @@ def test_history_command_prints_both_runs(tmp_path: Path, capsys: pytest.Capture
     assert "fail" in row and "275ms" in row
 
 
+def test_an_interrupted_run_is_recorded_and_marked(tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite"
+    cut = document("2026-12-01T10:00:00Z", [p95(0.02, 0.03)])
+    cut.update(complete=False, interrupted=True)
+    record_run(db, cut)
+    text = history_text(read(db))
+    assert text.startswith(f"{FILE}::fast (1 run)\n")
+    assert "\n  1*  " in text and text.endswith(
+        "* the run was interrupted (its other assumptions may be missing)\n"
+    )
+
+
 def test_a_slower_second_run_is_a_regression(tmp_path: Path, capsys) -> None:
     db = tmp_path / "h.sqlite"
     two_runs(db, [p95(0.02, 0.03)], [p95(0.25, 0.3, "fail")])
