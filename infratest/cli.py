@@ -72,6 +72,11 @@ def _run(args: argparse.Namespace) -> int:
     import pytest
 
     scenario_files(args.paths or ["scenarios"])  # a missing path is a usage error, not a crash
+    return int(pytest.main([*pytest_arguments(args), *args.pytest_args]))
+
+
+def pytest_arguments(args: argparse.Namespace) -> list[str]:
+    """The `--infratest-...` options an `infratest run` stands for."""
     pytest_args = [*(args.paths or ["scenarios"]), f"--infratest-inconclusive={args.inconclusive}"]
     if args.env:
         pytest_args.append(f"--infratest-env={args.env}")
@@ -82,7 +87,7 @@ def _run(args: argparse.Namespace) -> int:
             pytest_args.append(f"--infratest-{option}={getattr(args, option)}")
     if args.no_history:
         pytest_args.append("--infratest-no-history")
-    return int(pytest.main([*pytest_args, *args.pytest_args]))
+    return pytest_args
 
 
 def _report(args: argparse.Namespace) -> int:

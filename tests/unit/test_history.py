@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from infratest.cli import main
+from infratest.cli import build_parser, main, pytest_arguments
 from infratest.history.query import CheckPoint, histories, is_worse, regressions
 from infratest.history.record import record_run
 from infratest.history.show import WIDTH, history_text
@@ -266,3 +266,20 @@ def test_the_report_shows_trends_from_the_history(tmp_path: Path) -> None:
     assert "Trend over the last 2 runs" in html and 'alt="latency.p95 trend"' in html
     earlier = document("2026-12-01T10:00:00Z", [p95(0.02, 0.03)])
     assert trend_sections(earlier, db) == {}  # as it stood then: one run, no trend
+
+
+def test_infratest_run_passes_the_history_options_to_pytest() -> None:
+    parse = build_parser().parse_args
+    assert "--infratest-history=h.sqlite" in pytest_arguments(
+        parse(["run", "--history", "h.sqlite"])
+    )
+    assert "--infratest-no-history" in pytest_arguments(parse(["run", "--no-history"]))
+    assert not any("history" in a for a in pytest_arguments(parse(["run"])))
+
+
+def test_report_with_a_missing_history_is_a_usage_error(tmp_path: Path, capsys) -> None:
+    results = tmp_path / "r.json"
+    results.write_text(json.dumps(document("2026-12-01T10:00:00Z", [p95(0.02, 0.03)])))
+    html = tmp_path / "r.html"
+    assert main(["report", str(results), "--html", str(html), "--history", "none.sqlite"]) == 2
+    assert "no run history at none.sqlite" in capsys.readouterr().err and not html.exists()
