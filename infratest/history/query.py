@@ -184,11 +184,15 @@ class RegressionReport:
 def regressions(found: Sequence[AssumptionHistory]) -> RegressionReport:
     """Compare each check's latest result with the last earlier run in which it passed —
     also when the latest still passes: a check that got clearly worse while staying inside
-    its bound is the early warning a history is for."""
+    its bound is the early warning a history is for. Only the checks of each assumption's
+    latest result count: a check taken out of a scenario stops being compared."""
     listed: list[Regression] = []
     compared = never_passed = 0
     for history in found:
-        for points in series(history).values():
+        current = {check.key for check in history.points[-1].checks}
+        for key, points in series(history).items():
+            if key not in current:
+                continue
             latest = points[-1]
             passed = [p for p in points[:-1] if p[1].verdict == "pass"]
             if not passed:

@@ -152,6 +152,16 @@ def test_a_check_that_never_passed_before_is_not_compared(tmp_path: Path) -> Non
     assert (report.regressions, report.compared, report.never_passed) == ([], 0, 1)
 
 
+def test_a_check_taken_out_of_the_scenario_is_no_longer_compared(tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite"
+    errors = check("errors.rate", "<", 0.05, 0.0, 0.01, "pass")
+    two_runs(db, [p95(0.02, 0.03), errors], [p95(0.25, 0.3, "fail"), errors])
+    assert len(regressions(read(db)).regressions) == 1
+    record_run(db, document("2026-12-01T12:00:00Z", [errors]))  # latency.p95 removed
+    report = regressions(read(db))
+    assert (report.regressions, report.compared) == ([], 1)
+
+
 def _point(op: str, low: float, high: float) -> CheckPoint:
     return CheckPoint("latency.p95", op, 1.0, None, (low + high) / 2, low, high, 0.95, "pass")
 
