@@ -3,6 +3,7 @@ slower, then `infratest history` shows both and `--regressions` names the latenc
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,14 @@ def test_default_path_and_opting_out(pytester: pytest.Pytester) -> None:
     default = InfratestState(pytester.parseconfig())
     assert default.history_path == pytester.path / ".infratest" / "history.sqlite"
     assert InfratestState(pytester.parseconfig("--infratest-no-history")).history_path is None
+    newer = pytester.path / "newer.sqlite"
+    conn = sqlite3.connect(newer)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    state = InfratestState(pytester.parseconfig("--infratest-history", str(newer)))
+    assert state._record({"started_at": "2026-12-01T10:00:00Z", "assumptions": []}) is None
+    assert state.history_note and state.history_note.startswith("not recorded: ")
+    assert "schema version 99, newer than this infratest knows" in state.history_note
     pytester.makepyfile("def test_plain():\n    pass\n")
     assert pytester.runpytest().ret == 0
     assert not (pytester.path / ".infratest").exists()  # no assumption ran: nothing recorded
