@@ -1,4 +1,4 @@
-"""The `infratest` command: run, validate, report, verify, schema, worker, demo."""
+"""The `infratest` command: run, validate, report, history, verify, schema, worker, demo."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 
 from infratest import __version__
+from infratest.history.command import add_arguments as add_history_arguments
+from infratest.history.command import run as run_history
 from infratest.spec.discovery import UsageError, config_path, scenario_files
 from infratest.spec.problems import SpecError
 
@@ -70,19 +72,27 @@ def _run(args: argparse.Namespace) -> int:
     import pytest
 
     scenario_files(args.paths or ["scenarios"])  # a missing path is a usage error, not a crash
+    return int(pytest.main([*pytest_arguments(args), *args.pytest_args]))
+
+
+def pytest_arguments(args: argparse.Namespace) -> list[str]:
+    """The `--infratest-...` options an `infratest run` stands for."""
     pytest_args = [*(args.paths or ["scenarios"]), f"--infratest-inconclusive={args.inconclusive}"]
     if args.env:
         pytest_args.append(f"--infratest-env={args.env}")
     if args.config:
         pytest_args.append(f"--infratest-config={args.config}")
-    for option in ("json", "html", "markdown", "evidence"):
+    for option in ("json", "html", "markdown", "evidence", "history"):
         if getattr(args, option):
             pytest_args.append(f"--infratest-{option}={getattr(args, option)}")
-    return int(pytest.main([*pytest_args, *args.pytest_args]))
+    if args.no_history:
+        pytest_args.append("--infratest-no-history")
+    return pytest_args
 
 
 def _report(args: argparse.Namespace) -> int:
     """Render a saved results file again, without measuring anything."""
+    from infratest.history.store import HistoryError
     from infratest.results.contract import read
     from infratest.results.render import write_reports
 
@@ -101,7 +111,10 @@ def _report(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
-    write_reports(doc, args.html, args.markdown)
+    try:
+        write_reports(doc, args.html, args.markdown, history=args.history)
+    except HistoryError as exc:
+        raise UsageError(str(exc)) from None
     for path in (args.html, args.markdown):
         if path:
             print(f"wrote {path}")
@@ -164,6 +177,11 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
         default="fail",
         help="whether inconclusive and error verdicts fail the run (default: fail)",
     )
+    history = run.add_mutually_exclusive_group()
+    history.add_argument(
+        "--history", metavar="PATH", help="record the run here (default: .infratest/history.sqlite)"
+    )
+    history.add_argument("--no-history", action="store_true", help="do not record the run")
     run.set_defaults(handler=_run)
 
 
@@ -189,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("results", metavar="RESULTS.json")
     report.add_argument("--html", metavar="PATH", help="write the HTML report here")
     report.add_argument("--markdown", metavar="PATH", help="write the Markdown summary here")
+    report.add_argument(
+        "--history", metavar="PATH", help="add trends over the last runs from this history file"
+    )
     report.set_defaults(handler=_report)
 
     verify = commands.add_parser(
@@ -196,6 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("bundle", metavar="DIR")
     verify.set_defaults(handler=_verify)
+    history = commands.add_parser(
+        "history", help="verdicts and figures over the recorded runs, or the regressions"
+    )
+    add_history_arguments(history)
+    history.set_defaults(handler=run_history)
 
     worker = commands.add_parser(
         "worker", help="join a master's load runs from this machine (a Locust worker)"

@@ -56,6 +56,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "model lineage and a SHA256SUMS manifest (check it with `infratest verify DIR`)",
     )
     group.addoption(
+        "--infratest-history",
+        metavar="PATH",
+        default=None,
+        help="record the run in this SQLite history (default: .infratest/history.sqlite "
+        "in the rootdir)",
+    )
+    group.addoption(
+        "--infratest-no-history",
+        action="store_true",
+        default=False,
+        help="do not record the run in the history",
+    )
+    group.addoption(
         "--infratest-inconclusive",
         choices=("fail", "pass"),
         default="fail",
@@ -127,6 +140,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"stopping once decided saved {saved:.0f} s of measured load in this run"
         )
     for label, path in (
+        ("history", state.history_note),
         ("results", state.json_path),
         ("HTML report", state.html_path),
         ("Markdown summary", state.markdown_path),

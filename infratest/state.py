@@ -33,6 +33,8 @@ class InfratestState:
         self.json_path: str | None = config.getoption("infratest_json")
         self.html_path: str | None = config.getoption("infratest_html")
         self.markdown_path: str | None = config.getoption("infratest_markdown")
+        self.history_path = _history_path(config)
+        self.history_note: str | None = None  # where the run was recorded, or why not
         self.scenario_files: list[str] = []
         self.scenarios: list[Scenario] = []
         self.evidence = _evidence_session(config)
@@ -125,8 +127,12 @@ class InfratestState:
         write_atomically(self.json_path, self.document(finished, interrupted))
 
     def finish(self, interrupted: bool) -> None:
-        """The final results file and the reports for people."""
-        if not (self.json_path or self.html_path or self.markdown_path or self.evidence):
+        """The final results file, the run's entry in the history, the reports for people,
+        the evidence bundle. A session that ran no assumption (collect-only, an ordinary test
+        suite) records nothing."""
+        record = self.history_path is not None and bool(self.results)
+        wanted = self.json_path or self.html_path or self.markdown_path or self.evidence
+        if not (record or wanted):
             return
         from infratest.results.contract import write_atomically
         from infratest.results.render import write_reports
@@ -134,15 +140,42 @@ class InfratestState:
         data = self.document(finished=True, interrupted=interrupted)
         if self.json_path:
             write_atomically(self.json_path, data)
-        write_reports(data, self.html_path, self.markdown_path)
+        history = self._record(data) if record else None
+        write_reports(data, self.html_path, self.markdown_path, history=history)
         if self.evidence is not None:
             used = self._runner.pool.used() if self._runner is not None else {}
             self.evidence.write(data, self.scenarios, self._config, used)
+
+    def _record(self, data: dict[str, Any]) -> str | None:
+        """Add the run to the history; a history that cannot be written is reported in the
+        summary but does not change the verdicts, which the results already carry."""
+        from infratest.history.record import record_run
+        from infratest.history.store import HistoryError
+
+        assert self.history_path is not None
+        shown = display_path(self.history_path)
+        try:
+            run_id = record_run(self.history_path, data)
+        except (HistoryError, OSError) as exc:
+            self.history_note = f"not recorded: {exc}"
+            return None
+        self.history_note = f"{shown} (run {run_id})"
+        return str(self.history_path)
 
     def close(self) -> None:
         """Stop every target this session started."""
         if self._runner is not None:
             self._runner.close()
+
+
+def _history_path(config: pytest.Config) -> Path | None:
+    """Where the run is recorded: --infratest-history, else the rootdir's .infratest/."""
+    from infratest.history.store import DEFAULT_PATH
+
+    if config.getoption("infratest_no_history"):
+        return None
+    chosen = config.getoption("infratest_history")
+    return Path(chosen) if chosen else config.rootpath / DEFAULT_PATH
 
 
 def _planned_seconds(assumption: Assumption) -> float | None:

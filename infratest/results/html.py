@@ -5,6 +5,7 @@ targets answered, and a report must never run what a target sent."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from infratest.results.body_plots import body_plots_for
@@ -197,13 +198,13 @@ def _where(entry: Entry) -> str:
     )
 
 
-def _assumption(entry: Entry, index: int) -> str:
+def _assumption(entry: Entry, index: int, trend: str = "") -> str:
     title = f"{_badge(entry.get('verdict'))} {_e(entry.get('id', '?'))}"
     parts = [f'<div class="assumption" id="a{index}"><h3>{title}</h3>', _where(entry)]
     parts.append(f'<p class="reason">{_e(entry.get("reason") or "")}</p>')
     parts += [_checks_table(entry), compare_section(entry), _error_kinds(entry)]
     parts += [traces_section(entry), _notes(entry)]
-    parts += [_plots(entry), _steps_table(entry), _metrics_table(entry), "</div>"]
+    parts += [_plots(entry), trend, _steps_table(entry), _metrics_table(entry), "</div>"]
     return "".join(parts)
 
 
@@ -214,10 +215,12 @@ def _provenance(doc: dict[str, Any]) -> str:
     return f"<section><h2>Provenance</h2>{_table(['Item', 'Value'], rows)}</section>"
 
 
-def render_html(doc: dict[str, Any]) -> str:
-    """The whole report as one HTML document."""
+def render_html(doc: dict[str, Any], trends: Mapping[int, str] | None = None) -> str:
+    """The whole report as one HTML document; `trends` holds each assumption's trend block
+    by its index in the document (see infratest.results.trend_plots)."""
+    trends = trends or {}
     body = [_header(doc), _verdict_table(doc), _capacity(doc), "<section><h2>Assumptions</h2>"]
-    body += [_assumption(entry, i) for i, entry in enumerate(entries(doc))]
+    body += [_assumption(e, i, trends.get(i, "")) for i, e in enumerate(entries(doc))]
     body += ["</section>", _provenance(doc)]
     title = f"infratest: {overall_status(doc)}"
     return (

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -250,6 +251,10 @@ def test_interrupt_leaves_a_results_file_and_no_process(
     assert [a["name"] for a in data["assumptions"]] == ["fast-enough"]
     target_pid = data["assumptions"][0]["series"]["probe"]["pid"]
     assert target_pid and not _running(target_pid), "the managed target outlived Ctrl-C"
+    history = sqlite3.connect(project.path / ".infratest" / "history.sqlite")  # the default
+    assert history.execute("SELECT interrupted, complete FROM runs").fetchall() == [(1, 0)]
+    assert history.execute("SELECT assumption FROM results").fetchall() == [("fast-enough",)]
+    history.close()
 
 
 def _running(pid: int) -> bool:
