@@ -1,4 +1,4 @@
-"""A test target whose behaviour is known in advance (stdlib only, run as a subprocess).
+"""A test target whose behaviour is known in advance (run as a subprocess).
 
 Integration tests point infratest at it and check that each measured figure matches the
 behaviour asked for on the command line: service time, error ratio, crash, hang, slow
@@ -15,7 +15,9 @@ received (``--record-bodies FILE``, a line each, in arrival order), and input va
 (``--validate-features``: 400 unless ``{"features": [4 finite numbers]}``;
 ``--crash-on-empty-features``: a 500 for an empty list, the bug a fuzz must find).
 
-``GET /healthz`` always answers 200 at once and is not counted as a request.
+``GET /healthz`` always answers 200 at once and is not counted as a request; so does
+``GET /metrics`` with ``--metrics``: prometheus-client's process metrics (its RSS, CPU
+seconds and open descriptors, as an exporter would report them) and a request counter.
 """
 
 from __future__ import annotations
@@ -76,6 +78,17 @@ class Behaviour:
         }
         with self.count_lock, open(self.args.record_requests, "a", encoding="utf-8") as out:
             out.write(json.dumps(line) + "\n")
+
+    def exposition(self) -> bytes:
+        """Prometheus text of this process and its request count (prometheus-client is
+        imported only with --metrics, so the server stays stdlib-only without it)."""
+        from prometheus_client import REGISTRY, generate_latest
+
+        lines = [
+            "# TYPE behaviour_requests_total counter",
+            f"behaviour_requests_total {self.count}",
+        ]
+        return generate_latest(REGISTRY) + ("\n".join(lines) + "\n").encode()
 
     def next_number(self) -> int:
         """1-based arrival number of a counted request."""
@@ -175,6 +188,9 @@ class Handler(BaseHTTPRequestHandler):
             self._answer(200)
             return
         args = self.server.behaviour.args
+        if args.metrics and self.path.split("?", 1)[0] == "/metrics":
+            self._answer(200, self.server.behaviour.exposition(), "text/plain; version=0.0.4")
+            return
         if args.record_requests:
             self.server.behaviour.record_request(self.command, self.path, body, self.headers)
         if args.validate_features and self.command == "POST":
@@ -278,6 +294,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--record-requests", default=None, help="append each request (not /healthz) as JSON")
     add("--validate-features", action="store_true", help='400 unless {"features": [4 numbers]}')
     add("--crash-on-empty-features", action="store_true", help="with it: 500 on features []")
+    add("--metrics", action="store_true", help="GET /metrics: Prometheus process metrics")
     add("--answer-json", action="store_true", help='POST answers {"prediction": P}')
     add("--disagree-every", type=int, default=0, help="P differs on 1/N of bodies (hash)")
     return parser.parse_args(argv)
