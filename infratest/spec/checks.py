@@ -76,6 +76,12 @@ def check_expect(
                 f"{metric} needs a Prometheus probe on a GPU exporter (Triton or DCGM): "
                 "add `probe: {prometheus: /metrics}` or `{prometheus: http://HOST:PORT/metrics}`",
             )
+        elif metric.startswith("host.") and "gpu.memory.used.peak" in offered:
+            yield (  # only a Prometheus probe offers gpu.*; it reads the exporter's host
+                where,
+                f"{metric} is this machine's, read by psutil: a prometheus probe does not "
+                "give it (check it in another assumption with `probe: host`)",
+            )
         elif info.source == "probe" and metric.startswith("process."):
             yield (
                 where,

@@ -85,6 +85,6 @@ def prometheus_findings(
             how = "no standard exporter name; " if field == "metrics" else ""
             yield (
                 (*base, "expect", metric),
-                f"{metric}: the prometheus probe reads no {series} ({how}"
+                f"the prometheus probe reads no {series} ({how}"
                 f"map one with probe.{field}: {{{series}: ...}})",
             )
