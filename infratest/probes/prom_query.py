@@ -31,10 +31,11 @@ def api_get(session: requests.Session, server: str, api: str, params: dict[str, 
     where = f"prometheus probe: {url} (query {params['query']!r})"
     try:
         response = session.get(url, params=params, timeout=TIMEOUT_S)
-        body = response.json()
     except requests.RequestException as exc:
         raise MeasurementError(f"{where}: {exc}") from None
-    except ValueError:
+    try:
+        body = response.json()
+    except ValueError:  # requests' JSONDecodeError included
         raise MeasurementError(
             f"{where}: answered {response.status_code} without a JSON body "
             "(is this a Prometheus server?)"

@@ -189,6 +189,10 @@ class ScrapeSampler:
             column = [found[base].value if base in found else math.nan for _, found in rows]
             readings[base] = np.array(column, dtype=float)
             seen = [found[base] for _, found in rows if base in found]
+            if len(seen) < len(rows):
+                notes.append(
+                    f"{base}: {selector} was missing from {len(rows) - len(seen)} scrape(s)"
+                )
             if seen and seen[0].counter:
                 counters.add(base)
             if seen and max(r.matched for r in seen) > 1:

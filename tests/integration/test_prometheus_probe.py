@@ -8,12 +8,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import psutil
 import pytest
 
 from infratest.execution import Runner
 from infratest.measurements import MeasurementError
 from infratest.probes import probe_measurements
+from infratest.probes.prom_query import QuerySampler
 from infratest.probes.prom_scrape import ScrapeSampler
 from infratest.spec.prom_names import MIB, Selector
 from infratest.verdict import Verdict
@@ -117,7 +119,10 @@ def test_scrapes_failing_mid_run_cost_samples_not_the_run() -> None:
         server.set(status=503)
         failing_from = server.hits
         wait_until(lambda: server.hits >= failing_from + 3, 10, "failed scrapes")
-        server.set(status=200)
+        server.set(body="up 1\n", status=200)  # answers, but without the metric
+        before = sampler.samples
+        wait_until(lambda: sampler.samples >= before + 2, 10, "scrapes without the metric")
+        server.set(body=GOOD)
         before = sampler.samples
         wait_until(lambda: sampler.samples >= before + 2, 10, "scrapes again")
         series = sampler.stop()
@@ -125,7 +130,13 @@ def test_scrapes_failing_mid_run_cost_samples_not_the_run() -> None:
     assert series.t.size < server.hits  # the failed scrapes left no rows
     failed = [n for n in series.notes if "failed and gave no sample" in n]
     assert failed and "answered 503" in failed[0], series.notes
-    assert set(series.rss.tolist()) == {1.5e8}  # no zero or NaN rows for the failures
+    finite = series.rss[np.isfinite(series.rss)]
+    assert set(finite.tolist()) == {1.5e8}  # never a zero for a missing reading
+    missing = series.rss.size - finite.size
+    assert missing >= 2, series.rss
+    assert f"process.rss: process_resident_memory_bytes was missing from {missing} scrape(s)" in (
+        series.notes
+    )
 
 
 def test_an_endpoint_down_at_start_raises_naming_it() -> None:
@@ -134,3 +145,8 @@ def test_an_endpoint_down_at_start_raises_naming_it() -> None:
     wanted = {"process.rss": (Selector("process_resident_memory_bytes"),)}
     with pytest.raises(MeasurementError, match=f"cannot scrape {url}"):
         ScrapeSampler(url, wanted, {"process.rss"}, 0.1).start()
+
+
+def test_a_query_probe_on_something_not_prometheus_raises_naming_it() -> None:
+    with ExpositionServer(GOOD) as server, pytest.raises(MeasurementError, match="JSON body"):
+        QuerySampler(server.url, {"process.rss": "up"}, 1.0).start()
