@@ -1,4 +1,4 @@
-"""The `infratest` command: run, validate, report, schema, worker, demo."""
+"""The `infratest` command: run, validate, report, verify, schema, worker, demo."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def _run(args: argparse.Namespace) -> int:
         pytest_args.append(f"--infratest-env={args.env}")
     if args.config:
         pytest_args.append(f"--infratest-config={args.config}")
-    for option in ("json", "html", "markdown"):
+    for option in ("json", "html", "markdown", "evidence"):
         if getattr(args, option):
             pytest_args.append(f"--infratest-{option}={getattr(args, option)}")
     return int(pytest.main([*pytest_args, *args.pytest_args]))
@@ -108,6 +108,25 @@ def _report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _verify(args: argparse.Namespace) -> int:
+    """Check an evidence bundle against its SHA256SUMS; every difference is named."""
+    from pathlib import Path
+
+    from infratest.evidence.verify import verify
+
+    folder = Path(args.bundle)
+    if not folder.is_dir():
+        raise UsageError(f"no such bundle folder: {args.bundle}")
+    result = verify(folder)
+    for line in result.lines():
+        print(f"infratest verify: {line}", file=sys.stderr)
+    if not result.ok:
+        print(f"{args.bundle}: FAILED verification", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{args.bundle}: OK, {_plural(result.checked, 'file')} match SHA256SUMS")
+    return EXIT_OK
+
+
 def _worker(args: argparse.Namespace) -> int:
     """Join a master's load runs from this machine (see infratest.remote_worker)."""
     from infratest.remote_worker import master_address, serve
@@ -120,6 +139,32 @@ def _worker(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return EXIT_FAILED
     return serve(master, config, runs=args.runs)
+
+
+def _add_run(commands: argparse._SubParsersAction) -> None:
+    """`infratest run`: the options it passes on to the pytest plugin."""
+    run = commands.add_parser(
+        "run",
+        help="check the assumptions (runs pytest on them)",
+        epilog="Anything after -- goes to pytest, e.g. infratest run -- -k latency -x",
+    )
+    run.add_argument(
+        "paths", nargs="*", metavar="PATH", help="files or folders (default: scenarios/)"
+    )
+    _add_env_options(run)
+    run.add_argument("--json", metavar="PATH", help="write the results document here")
+    run.add_argument("--html", metavar="PATH", help="write the HTML report here")
+    run.add_argument("--markdown", metavar="PATH", help="write the Markdown summary here")
+    run.add_argument(
+        "--evidence", metavar="DIR", help="write an evidence bundle (see `infratest verify`)"
+    )
+    run.add_argument(
+        "--inconclusive",
+        choices=("fail", "pass"),
+        default="fail",
+        help="whether inconclusive and error verdicts fail the run (default: fail)",
+    )
+    run.set_defaults(handler=_run)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -138,31 +183,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_env_options(validate)
     validate.set_defaults(handler=_validate)
 
-    run = commands.add_parser(
-        "run",
-        help="check the assumptions (runs pytest on them)",
-        epilog="Anything after -- goes to pytest, e.g. infratest run -- -k latency -x",
-    )
-    run.add_argument(
-        "paths", nargs="*", metavar="PATH", help="files or folders (default: scenarios/)"
-    )
-    _add_env_options(run)
-    run.add_argument("--json", metavar="PATH", help="write the results document here")
-    run.add_argument("--html", metavar="PATH", help="write the HTML report here")
-    run.add_argument("--markdown", metavar="PATH", help="write the Markdown summary here")
-    run.add_argument(
-        "--inconclusive",
-        choices=("fail", "pass"),
-        default="fail",
-        help="whether inconclusive and error verdicts fail the run (default: fail)",
-    )
-    run.set_defaults(handler=_run)
+    _add_run(commands)
 
     report = commands.add_parser("report", help="render a saved results file as HTML/Markdown")
     report.add_argument("results", metavar="RESULTS.json")
     report.add_argument("--html", metavar="PATH", help="write the HTML report here")
     report.add_argument("--markdown", metavar="PATH", help="write the Markdown summary here")
     report.set_defaults(handler=_report)
+
+    verify = commands.add_parser(
+        "verify", help="check an evidence bundle against its SHA256SUMS manifest"
+    )
+    verify.add_argument("bundle", metavar="DIR")
+    verify.set_defaults(handler=_verify)
 
     worker = commands.add_parser(
         "worker", help="join a master's load runs from this machine (a Locust worker)"

@@ -21,6 +21,7 @@ from infratest.spec.checks import SHARED_TARGET_WORKLOADS
 from infratest.spec.config import Config, TargetConfig
 from infratest.spec.scenario import Assumption, Scenario
 from infratest.targets import Target, TargetError, TargetPool, TargetSpec
+from infratest.trace_evidence import with_evidence
 from infratest.verdict import Outcome, error_outcome, evaluate
 from infratest.workloads.context import Progress, WorkloadContext
 
@@ -142,6 +143,7 @@ def target_spec(name: str, target: TargetConfig) -> TargetSpec:
         stop_timeout_s=target.stop_timeout,
         env=dict(target.env),
         cwd=target.cwd,
+        version=target.version,
     )
 
 
@@ -200,6 +202,8 @@ class Runner:
         for running_target in (target, candidate):
             if running_target is not None:
                 _check_alive(running_target, found)
+        if found.traces is not None:
+            found.traces = with_evidence(found.traces, self.config.trace_url, target)
         return found
 
     def _candidate(self, assumption: Assumption) -> Target | None:

@@ -77,3 +77,22 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def foreign_host(url: str, target: str, allow_hosts: Sequence[str]) -> str | None:
+    """The host of an absolute http(s) `url` when it is neither the target's host nor allowed
+    (what a user class's request is refused for); None for a relative URL, which Locust
+    sends to the target."""
+    if not re.match(r"^https?://", url, re.IGNORECASE):
+        return None
+    try:
+        host = host_of(url)
+    except ValueError:
+        return url
+    if host == host_of(target):
+        return None
+    try:
+        check_allowed(host, allow_hosts)
+    except HostNotAllowed:
+        return host
+    return None

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from infratest.stats import Interval
+from infratest.traces import TraceLists
 
 if TYPE_CHECKING:
     from infratest.deltas import Delta
@@ -74,6 +75,7 @@ class Measurements:
     untrusted_fails_stand: bool = False
     error: str | None = None  # set when measuring failed part-way; the verdict is `error`
     stopping: Stopping | None = None  # how a monitored run ended, and when it was decided
+    traces: TraceLists | None = None  # load: the failed and slowest requests, by trace id
 
     def add(self, metric: str, interval: Interval) -> None:
         """Record one metric's estimate."""
@@ -91,6 +93,7 @@ class Measurements:
             self.untrusted_fails_stand = other.untrusted_fails_stand
         self.error = self.error or other.error
         self.stopping = self.stopping or other.stopping
+        self.traces = self.traces or other.traces
 
     def trusted(self, metric: str) -> bool:
         """Whether this metric's figure can be acted on (see `untrusted`)."""

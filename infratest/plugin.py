@@ -49,6 +49,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write a Markdown summary (fits $GITHUB_STEP_SUMMARY)",
     )
     group.addoption(
+        "--infratest-evidence",
+        metavar="DIR",
+        default=None,
+        help="write an evidence bundle here: results, reports, JUnit XML, inputs, environment, "
+        "model lineage and a SHA256SUMS manifest (check it with `infratest verify DIR`)",
+    )
+    group.addoption(
         "--infratest-inconclusive",
         choices=("fail", "pass"),
         default="fail",
@@ -62,6 +69,7 @@ def _terminate_as_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+@pytest.hookimpl(tryfirst=True)  # before junitxml's: the bundle may set its output path
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "infratest: an assumption from an infratest scenario")
     config.stash[STATE_KEY] = InfratestState(config)
@@ -72,6 +80,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(STATE_KEY, None)
+    if state is not None and state.evidence is not None:
+        state.evidence.discard()
     if config.stash.get(_SIGTERM_KEY, False):
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
@@ -84,6 +95,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return None
 
 
+@pytest.hookimpl(trylast=True)  # after junitxml's, which the evidence bundle copies
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = session.config.stash.get(STATE_KEY, None)
     if state is None:
@@ -92,13 +104,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         state.close()
     finally:
         state.finish(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
+    evidence = state.evidence
+    if evidence is not None:
+        evidence.point_junit_line(session.config)
+        if evidence.error is not None and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     from infratest.terminal import saved_seconds, summary_line
 
     state = terminalreporter.config.stash.get(STATE_KEY, None)
-    if state is None or not state.results:
+    evidence = state.evidence if state is not None else None
+    if state is None or not (state.results or evidence):
         return
     terminalreporter.section("infratest")
     for result in state.results:
@@ -112,6 +130,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         ("results", state.json_path),
         ("HTML report", state.html_path),
         ("Markdown summary", state.markdown_path),
+        ("evidence bundle", evidence.written if evidence else None),
     ):
         if path:
             terminalreporter.write_line(f"{label}: {path}")
+    if evidence is not None and evidence.error:
+        terminalreporter.write_line(evidence.error, red=True)

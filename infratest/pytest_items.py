@@ -62,6 +62,7 @@ class ScenarioFile(pytest.File):
         except (SpecError, ConfigUnusable) as exc:
             raise self.CollectError(str(exc)) from None
         state.scenario_files.append(scenario.path)
+        state.scenarios.append(scenario)
         for assumption in scenario.assumptions:
             yield AssumptionItem.from_parent(
                 self, name=assumption.name, scenario=scenario, assumption=assumption

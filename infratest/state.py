@@ -16,9 +16,10 @@ from infratest.spec.loader import display_path, load_config
 from infratest.spec.problems import SpecError
 
 if TYPE_CHECKING:
+    from infratest.evidence.session import EvidenceSession
     from infratest.execution import AssumptionResult, Runner
     from infratest.pytest_items import AssumptionItem
-    from infratest.spec.scenario import Assumption
+    from infratest.spec.scenario import Assumption, Scenario
 
 
 class InfratestState:
@@ -33,6 +34,8 @@ class InfratestState:
         self.html_path: str | None = config.getoption("infratest_html")
         self.markdown_path: str | None = config.getoption("infratest_markdown")
         self.scenario_files: list[str] = []
+        self.scenarios: list[Scenario] = []
+        self.evidence = _evidence_session(config)
         self._config: Config | None = None
         self._config_error: str | None = None
         self._runner: Runner | None = None
@@ -123,7 +126,7 @@ class InfratestState:
 
     def finish(self, interrupted: bool) -> None:
         """The final results file and the reports for people."""
-        if not (self.json_path or self.html_path or self.markdown_path):
+        if not (self.json_path or self.html_path or self.markdown_path or self.evidence):
             return
         from infratest.results.contract import write_atomically
         from infratest.results.render import write_reports
@@ -132,6 +135,9 @@ class InfratestState:
         if self.json_path:
             write_atomically(self.json_path, data)
         write_reports(data, self.html_path, self.markdown_path)
+        if self.evidence is not None:
+            used = self._runner.pool.used() if self._runner is not None else {}
+            self.evidence.write(data, self.scenarios, self._config, used)
 
     def close(self) -> None:
         """Stop every target this session started."""
@@ -148,6 +154,20 @@ def _planned_seconds(assumption: Assumption) -> float | None:
     if assumption.capacity is not None:
         return assumption.capacity.step * assumption.capacity.max_steps
     return None
+
+
+def _evidence_session(config: pytest.Config) -> EvidenceSession | None:
+    """The bundle's staging folder, made at configure time so pytest's JUnit XML can go in."""
+    dest = config.getoption("infratest_evidence", None)
+    if not dest or hasattr(config, "workerinput"):  # an xdist worker: the controller writes it
+        return None
+    from infratest.evidence.bundle import BundleError
+    from infratest.evidence.session import EvidenceSession
+
+    try:
+        return EvidenceSession(dest, config)
+    except (BundleError, OSError) as exc:
+        raise pytest.UsageError(f"--infratest-evidence: {exc}") from None
 
 
 class ConfigUnusable(Exception):

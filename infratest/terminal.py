@@ -6,6 +6,7 @@ import math
 import threading
 from typing import TYPE_CHECKING, Any
 
+from infratest.results.failure_kinds import failure_kinds
 from infratest.results.view import request_counts_text, stopping_text
 from infratest.units import format_change, format_quantity
 from infratest.verdict import Check, Verdict, describe_change, describe_interval
@@ -84,6 +85,7 @@ def failure_table(result: AssumptionResult) -> str:
     stopping = stopping_text(entry)
     if stopping:
         lines.append(f"stopped: {stopping}")
+    lines += [f"failures: {kind.line()}" for kind in failure_kinds(entry)]
     lines += [f"note: {note}" for note in result.measurements.notes]
     return "\n".join(lines)
 

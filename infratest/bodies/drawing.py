@@ -49,6 +49,23 @@ def draw_bodies(schema: dict, count: int, seed: int, mode: str = "valid") -> lis
     return list(bodies.values())[:count]
 
 
+def draw_interleaved(schemas: list[dict], count: int, seed: int) -> list[Any]:
+    """`count` bodies drawn in equal shares from each schema (the slices of a size range),
+    interleaved so a pool taken in order also varies; one schema is `draw_bodies` itself."""
+    shares = [count // len(schemas) + (i < count % len(schemas)) for i in range(len(schemas))]
+    drawn = [
+        draw_bodies(schema, share, seed) for schema, share in zip(schemas, shares, strict=True)
+    ]
+    distinct: dict[str, Any] = {}
+    for index in range(max(shares, default=0)):
+        for bodies in drawn:
+            if index < len(bodies):
+                distinct.setdefault(
+                    json.dumps(bodies[index], sort_keys=True, default=repr), bodies[index]
+                )
+    return list(distinct.values())
+
+
 def body_strategy(schema: dict, generation_mode: GenerationMode) -> Any:
     """A hypothesis strategy of request bodies for the schema (valid or schema-breaking)."""
     document = request_document(schema)

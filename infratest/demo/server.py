@@ -227,6 +227,10 @@ class DemoHandler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(payload).encode(), "application/json", close=close)
 
     def _send(self, status: int, body: bytes, content_type: str, *, close: bool = False) -> None:
+        request_id = self.headers.get("x-request-id") if status >= 500 else None
+        if request_id:  # a server error is logged with the id its caller can look up
+            path = urlsplit(self.path).path
+            sys.stderr.write(f"demo: {status} {self.command} {path} request_id={request_id}\n")
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))

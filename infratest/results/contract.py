@@ -91,6 +91,12 @@ def _baseline(result: AssumptionResult) -> dict[str, Any]:
     }
 
 
+def _traces(result: AssumptionResult) -> dict[str, Any]:
+    """A load's failed and slowest requests by trace id (absent for other workloads)."""
+    traces = result.measurements.traces
+    return {"traces": traces.to_dict()} if traces is not None else {}
+
+
 def result_to_dict(result: AssumptionResult) -> dict[str, Any]:
     """One assumption's entry in the results document."""
     scenario, assumption = result.scenario, result.assumption
@@ -109,6 +115,7 @@ def result_to_dict(result: AssumptionResult) -> dict[str, Any]:
         "notes": list(result.measurements.notes),
         "series": result.measurements.series,
         **_baseline(result),
+        **_traces(result),
         "started_at": result.started_at,
         "duration_s": round(result.duration_s, 3),
         **_stopping(result),
@@ -142,10 +149,14 @@ def document(
     }
 
 
+def json_text(data: Any) -> str:
+    """JSON as result files are written: indented, UTF-8, inf and nan as null."""
+    return json.dumps(_clean(data), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
 def write_atomically(path: str | os.PathLike[str], data: dict[str, Any]) -> None:
     """The results document as JSON, written so a reader never sees half of it."""
-    text = json.dumps(_clean(data), indent=2, ensure_ascii=False, allow_nan=False)
-    write_text_atomically(path, text + "\n")
+    write_text_atomically(path, json_text(data))
 
 
 def read(path: str | os.PathLike[str]) -> dict[str, Any]:

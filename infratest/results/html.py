@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from infratest.results.body_plots import body_plots_for
+from infratest.results.failure_kinds import failure_kinds
 from infratest.results.html_compare import compare_section
 from infratest.results.html_markup import badge as _badge
 from infratest.results.html_markup import e as _e
 from infratest.results.html_markup import plots_block
 from infratest.results.html_markup import table as _table
-from infratest.results.plots import load_steps, plots_for, series, step_axis
+from infratest.results.html_traces import traces_section
+from infratest.results.plots import load_steps, plots_for, step_axis
 from infratest.results.view import (
     Entry,
     capacity_facts,
@@ -166,12 +169,7 @@ def _steps_table(entry: Entry) -> str:
 
 
 def _error_kinds(entry: Entry) -> str:
-    kinds = series(entry, "load").get("error_kinds")
-    rows = [
-        [_e(k.get("key")), _e(k.get("count")), _e("; ".join(map(str, k.get("examples") or [])))]
-        for k in (kinds if isinstance(kinds, list) else [])
-        if isinstance(k, dict)
-    ]
+    rows = [[_e(k.key), _e(k.count), _e(k.examples_text())] for k in failure_kinds(entry)]
     return _table(["Error", "Count", "Examples"], rows) if rows else ""
 
 
@@ -183,7 +181,7 @@ def _notes(entry: Entry) -> str:
 
 
 def _plots(entry: Entry) -> str:
-    return plots_block(plots_for(entry))
+    return plots_block(plots_for(entry) + body_plots_for(entry))
 
 
 def _where(entry: Entry) -> str:
@@ -203,7 +201,8 @@ def _assumption(entry: Entry, index: int) -> str:
     title = f"{_badge(entry.get('verdict'))} {_e(entry.get('id', '?'))}"
     parts = [f'<div class="assumption" id="a{index}"><h3>{title}</h3>', _where(entry)]
     parts.append(f'<p class="reason">{_e(entry.get("reason") or "")}</p>')
-    parts += [_checks_table(entry), compare_section(entry), _error_kinds(entry), _notes(entry)]
+    parts += [_checks_table(entry), compare_section(entry), _error_kinds(entry)]
+    parts += [traces_section(entry), _notes(entry)]
     parts += [_plots(entry), _steps_table(entry), _metrics_table(entry), "</div>"]
     return "".join(parts)
 

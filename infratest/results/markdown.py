@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from infratest.results.compare_view import compare_rows, is_compare, predictions_facts, targets
+from infratest.results.failure_kinds import failure_kinds
 from infratest.results.view import (
     capacity_facts,
     check_line,
@@ -115,6 +116,7 @@ def _reasons(doc: dict[str, Any]) -> str:
         for check in checks(entry):
             if check.get("verdict") != "pass" and check.get("reason") != entry.get("reason"):
                 lines.append(f"  - {md(check.get('reason') or check_line(check))}")
+        lines += [f"  - {md(kind.line())}" for kind in failure_kinds(entry)]
         notes = entry.get("notes") if isinstance(entry.get("notes"), list) else []
         lines += [f"  - note: {md(note)}" for note in notes[:MAX_NOTES]]
     return "\n".join(["### Why not passing", "", *lines]) if lines else ""

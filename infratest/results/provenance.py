@@ -60,7 +60,12 @@ def provenance(scenario_files: Iterable[str], config: str, root: Path) -> dict[s
         "platform": platform.platform(),
         "python": platform.python_version(),
         "infratest_version": __version__,
-        "command": shlex.join(["pytest", *sys.argv[1:]])
-        if "pytest" in sys.argv[0]
-        else shlex.join(sys.argv),
+        "command": command_line(),
     }
+
+
+def command_line() -> str:
+    """The command that started this run, as a shell would read it."""
+    if "pytest" in sys.argv[0]:
+        return shlex.join(["pytest", *sys.argv[1:]])
+    return shlex.join(sys.argv)

@@ -30,6 +30,7 @@ from infratest.spec.prom_checks import prometheus_findings
 from infratest.spec.replay_checks import replay_findings
 from infratest.spec.resource_sections import ProbeSpec
 from infratest.spec.scenario import Assumption, Scenario
+from infratest.spec.user_classes import user_class_findings
 from infratest.units import Condition, Dimension, describe, fits, format_quantity
 
 Finding = tuple[Path, str]
@@ -251,11 +252,15 @@ def _open_model_findings(
 
 def _traffic_findings(a: Assumption, base: Path) -> Iterator[Finding]:
     section = a.load or a.sweep or a.capacity
-    if section is not None and not section.requests:
+    if section is not None and not section.requests and not section.own_user:
         yield (
             (*base, a.workload),
-            (f"no requests to send: give {a.workload}.requests or defaults.load.requests"),
+            (
+                f"no requests to send: give {a.workload}.requests or defaults.load.requests "
+                '(or user_class: "module:Class", your own Locust user)'
+            ),
         )
+    yield from user_class_findings(a, base)
     if section is None and a.replay is None and "latency_of" in a.model_fields_set:
         yield (
             (*base, "latency_of"),

@@ -36,6 +36,18 @@ class TargetConfig(Section):
     stop_timeout: Duration = Field(default=5.0, gt=0)
     env: dict[str, Argument] = Field(default_factory=dict)
     cwd: str | None = None
+    version: str | None = Field(
+        default=None,
+        pattern=r"^(/|https?://)",
+        description="path (or URL on an allowed host) answering the served model's version; "
+        "fetched once the target is ready, kept in evidence bundles",
+    )
+    artifact: str | None = Field(
+        default=None,
+        min_length=1,
+        description="model file or folder the target serves (relative to this config); "
+        "its SHA-256 goes into evidence bundles",
+    )
 
     @model_validator(mode="after")
     def _port_needs_launch(self) -> TargetConfig:
@@ -116,4 +128,9 @@ class Config(Section):
     allow: Allow = Allow()
     limits: Limits = Limits()
     generators: Generators = Generators()
+    trace_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://.*\{trace_id\}",
+        description="link to a trace in your tracing UI, e.g. https://traces.example/trace/{trace_id}",
+    )
     path: str = Field(default="", exclude=True, description="set by the loader")

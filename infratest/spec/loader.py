@@ -20,11 +20,12 @@ from infratest.spec.checks import (
     effective_probe,
 )
 from infratest.spec.config import Config
-from infratest.spec.errors import suggest, to_problems
+from infratest.spec.errors import keys_of, suggest, to_problems
 from infratest.spec.load_sections import LoadSpec
 from infratest.spec.merge import apply_defaults
 from infratest.spec.problems import Problem, SpecError, SpecWarning
 from infratest.spec.scenario import Assumption, Scenario
+from infratest.spec.user_classes import with_user_class_origins
 from infratest.spec.warnings import sample_size_findings
 from infratest.spec.yamlio import MarkedDict, load_marked, mark_at
 
@@ -70,7 +71,7 @@ def _defaults_findings(data: MarkedDict) -> list[tuple[tuple[str | int, ...], st
     load = defaults.get("load") if isinstance(defaults, dict) else None
     if not isinstance(load, dict):
         return []
-    keys = [f.alias or n for n, f in LoadSpec.model_fields.items()]
+    keys = keys_of(LoadSpec)
     return [
         (
             ("defaults", "load", key),
@@ -147,6 +148,7 @@ def _load(path: PathLike, config: Config | PathLike | None) -> _Loaded:
     if problems:
         raise SpecError(problems)
     scenario = resolve_body_files(_with_lines(scenario, data, file))
+    scenario = with_user_class_origins(scenario, data)
     scenario = _resolve_probes(scenario, config) if config is not None else scenario
     return _Loaded(scenario, data)
 

@@ -27,6 +27,8 @@ def scenario_schema() -> dict[str, Any]:
     """The JSON Schema of a scenario file."""
     schema = Scenario.model_json_schema(mode="validation")
     _drop_internal(schema, (None, "path"), ("Assumption", "line"))
+    for section in ("LoadSpec", "SweepSpec", "CapacitySpec"):
+        _drop_internal(schema, (section, "user_class_at"), (section, "user_class_folder"))
     _metric_keys(schema, Assumption, "expect")
     _metric_keys(schema, CapacitySpec, "slo")
     schema["required"] = [r for r in schema.get("required", []) if r != "scenario"]

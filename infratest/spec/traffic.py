@@ -3,10 +3,19 @@ are drawn. Shared by every workload that generates load."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
+from infratest.spec.body_shapes import Column, SizeHint, check_field_paths
 from infratest.spec.fields import (
     Duration,
     Section,
@@ -56,7 +65,19 @@ class RequestSpec(Section):
         default=None, description="JSON Schema file the bodies are drawn from (relative path)"
     )
     replay: str | None = Field(
-        default=None, description="JSONL file of bodies, one a line (relative to the scenario)"
+        default=None,
+        description="JSONL file of bodies, one a line, or a CSV/TSV file with a header row "
+        "(relative to the scenario)",
+    )
+    columns: dict[str, Column] | None = Field(
+        default=None,
+        description="replay CSV/TSV: body field (dotted for nested) -> the column or columns "
+        "its value comes from (without it, a row is an object of all its columns)",
+    )
+    sizes: dict[str, SizeHint] | None = Field(
+        default=None,
+        description="json_schema: body field (dotted for nested) -> the length range its "
+        "arrays (items) or strings (characters) are drawn in",
     )
     order: Literal["random", "file"] = Field(
         default="random", description="json_schema/replay: bodies sampled at random, or in order"
@@ -77,6 +98,15 @@ class RequestSpec(Section):
     @classmethod
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("columns", "sizes")
+    @classmethod
+    def _field_paths(cls, value: dict[str, Any] | None, info: Any) -> dict[str, Any] | None:
+        if value is not None:
+            if not value:
+                raise ValueError("name at least one body field")
+            check_field_paths(value)
+        return value
 
     @model_validator(mode="after")
     def _one_body(self) -> RequestSpec:
@@ -127,6 +157,38 @@ class Wait(Section):
         return self
 
 
+BUILT_IN_USERS = ("fast", "http")
+# "package.module:Class": a Locust user class of the scenario's own, imported in the child
+USER_CLASS_PATTERN = r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$"
+
+
+def _user_class(value: str) -> str:
+    """`fast`, `http`, or "module:Class" (only its shape here: importing it would import
+    Locust, which monkey-patches the process, so the load's child resolves it)."""
+    if value in BUILT_IN_USERS or re.match(USER_CLASS_PATTERN, value):
+        return value
+    raise ValueError(
+        f'user_class must be fast, http, or "module:Class" such as '
+        f'"locustfile:ApiUser", got "{value}"'
+    )
+
+
+UserClass = Annotated[
+    str,
+    AfterValidator(_user_class),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"enum": list(BUILT_IN_USERS)},
+                {"type": "string", "pattern": USER_CLASS_PATTERN},
+            ],
+            "description": 'fast (FastHttpUser), http (HttpUser), or "module:Class": your own '
+            "Locust user (module found on sys.path or next to the scenario)",
+        }
+    ),
+]
+
+
 WaitField = Annotated[
     Wait, BeforeValidator(_wait, json_schema_input_type=str | tuple[str, str] | Wait)
 ]
@@ -144,7 +206,15 @@ class Traffic(Section):
         alias="validate",
         description="an answer failing it counts as an error (every request without its own)",
     )
-    user_class: Literal["fast", "http"] = "fast"
+    user_class: UserClass = "fast"
+    # set by the loader for a "module:Class": where it is written, and the scenario's folder
+    user_class_at: str = Field(default="", exclude=True)
+    user_class_folder: str = Field(default="", exclude=True)
+
+    @property
+    def own_user(self) -> bool:
+        """Whether the users are the scenario's own Locust class ("module:Class")."""
+        return self.user_class not in BUILT_IN_USERS
 
 
 class ArrivalTraffic(Traffic):

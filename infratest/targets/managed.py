@@ -168,6 +168,13 @@ class ManagedProcess:
         text = redact(data.decode("utf-8", errors="replace"), self._secrets)
         return "\n".join(text.splitlines()[-lines:]) if lines > 0 else ""
 
+    def output_lines_mentioning(self, ids: set[str]) -> dict[str, list[str]]:
+        """Per id, the first output lines that mention it (credentials redacted); the output
+        is only kept while the process runs."""
+        from infratest.trace_evidence import lines_mentioning
+
+        return lines_mentioning(self._log, ids, self._secrets)
+
     # -- stop -----------------------------------------------------------------------------------
 
     def stop(self) -> int | None:

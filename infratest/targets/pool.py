@@ -8,7 +8,9 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
+from infratest.evidence.lineage import fetch_version
 from infratest.hosts import HostNotAllowed, check_allowed
 from infratest.processes import describe_exit
 from infratest.targets.managed import ManagedProcess
@@ -23,6 +25,7 @@ class Target:
     url: str
     spec: TargetSpec
     process: ManagedProcess | None = None
+    version: dict[str, Any] | None = None  # what `version:` answered when it became ready
 
     def check_alive(self) -> None:
         """Raise TargetError when a managed target has died since it became ready."""
@@ -41,6 +44,7 @@ class TargetPool:
         self._targets: dict[str, Target] = {}
         self._errors: dict[str, Exception] = {}
         self._processes: list[ManagedProcess] = []
+        self._fresh: set[str] = set()
         self._lock = threading.Lock()
         self._closed = False
 
@@ -58,6 +62,8 @@ class TargetPool:
             except (TargetError, HostNotAllowed) as exc:
                 self._errors[name] = exc
                 raise
+            if target.spec.version is not None:
+                target.version = fetch_version(target.url, target.spec.version, self.allow_hosts)
             self._targets[name] = target
             return target
 
@@ -83,8 +89,17 @@ class TargetPool:
                 raise TargetError("remote target cannot be launched", target=name)
             check_allowed(spec.url, self.allow_hosts)
             proc = self._register(ManagedProcess(spec))
+            self._fresh.add(name)
         proc.start()
         return proc
+
+    def used(self) -> dict[str, Target | None]:
+        """Targets this session started or reached: the shared instance, or None for one
+        only launched fresh (cold starts), whose version nobody asked."""
+        with self._lock:
+            used: dict[str, Target | None] = dict.fromkeys(self._fresh)
+            used.update(self._targets)
+            return used
 
     def _spec(self, name: str) -> TargetSpec:
         if self._closed:

@@ -34,6 +34,7 @@ class TargetSpec:
     stop_timeout_s: float = 5.0
     env: Mapping[str, str] = field(default_factory=dict, hash=False)
     cwd: str | None = None
+    version: str | None = None  # path or URL answering the served model's version
 
     def __post_init__(self) -> None:
         if self.launch is not None and not isinstance(self.launch, tuple):

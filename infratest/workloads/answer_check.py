@@ -11,6 +11,7 @@ from typing import Any
 from jsonschema import validators
 
 from infratest.workloads.load_plan import RequestSpec
+from infratest.workloads.trace_context import traced
 
 SHOWN_BODY_CHARS = 200
 
@@ -57,7 +58,9 @@ class AnswerCheck:
 
 
 def send_checked(client: Any, method: str, url: str, check: AnswerCheck, **kwargs: Any) -> None:
-    """One request whose answer `check` judges (a connection error stays what it was)."""
+    """One request whose answer `check` judges (a connection error stays what it was), with
+    its own trace context."""
+    traced(kwargs)
     if not check.active:
         client.request(method, url, **kwargs)
         return

@@ -20,6 +20,7 @@ from infratest.workloads.context import WorkloadContext
 
 SHOWN_CHARS = 300
 SHOWN_FAILURES = 10
+EXAMPLES_PER_KIND = 3  # first failing bodies kept per kind, as for a load's failures
 
 
 def _encoded(body: Any) -> bytes:
@@ -77,11 +78,24 @@ class FuzzRun:
             self.failures.append((body, kind))
             self.kinds[kind] = self.kinds.get(kind, 0) + 1
 
+    def error_kinds(self) -> list[dict[str, Any]]:
+        """Per server-error kind, most frequent first (as `series.load.error_kinds`): its
+        count, its first failing bodies as `examples`, and for the kind that was shrunk (the
+        first failure's) the smallest body that reproduced it."""
+        first = self.failures[0][1] if self.failures else None
+        found = []
+        for kind, count in sorted(self.kinds.items(), key=lambda kv: -kv[1]):
+            bodies = [shown(b) for b, k in self.failures if k == kind][:EXAMPLES_PER_KIND]
+            smallest = shown(self.smallest) if kind == first and self.smallest is not None else None
+            found.append({"key": kind, "count": count, "examples": bodies, "smallest": smallest})
+        return found
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "examples": self.sent,
             "server_errors": len(self.failures),
             "kinds": dict(self.kinds),
+            "error_kinds": self.error_kinds(),
             "stopped_early": self.stopped_early,
             "smallest": None if self.smallest is None else shown(self.smallest),
             "failing": [{"body": shown(b), "kind": k} for b, k in self.failures[:SHOWN_FAILURES]],

@@ -7,11 +7,13 @@ import dataclasses
 import math
 import random
 from collections.abc import Iterable
+from pathlib import Path
 
 from infratest.measurements import MeasurementError, Measurements, Stopping
 from infratest.spec.load_sections import LoadSpec
 from infratest.spec.traffic import RequestSpec, Traffic, ValidateSpec
 from infratest.stats import exact
+from infratest.traces import TraceLists
 from infratest.units import Condition
 from infratest.workloads.body_sources import (
     answer_schema_of,
@@ -29,12 +31,13 @@ from infratest.workloads.load_figures import Reading, load_intervals
 from infratest.workloads.load_plan import NO_JSON, LoadPlan
 from infratest.workloads.load_plan import RequestSpec as PlanRequest
 from infratest.workloads.load_record import LoadRecord
-from infratest.workloads.load_runner import LoadRun, LoadRunError, run_load
+from infratest.workloads.load_runner import LoadRun, LoadRunError, UserClassError, run_load
 from infratest.workloads.load_series import load_series
 from infratest.workloads.monitor import CheckMonitor, DecisionRule
 from infratest.workloads.replay_timeline import RECORDED
 from infratest.workloads.saturation import DEFAULT_MAX_LAG_S, STANDS_WHEN_SATURATED
 from infratest.workloads.trust import distrust
+from infratest.workloads.wire import Final
 from infratest.workloads.worker_health import worker_rows
 from infratest.workloads.worker_policy import WorkerPolicy
 
@@ -61,6 +64,15 @@ def plan_request(
     )
 
 
+def user_class_paths(traffic: Traffic) -> tuple[str, ...]:
+    """Where a user class's module is looked for besides the child's sys.path: the scenario's
+    folder and the directory infratest runs from (the child itself runs in a scratch one)."""
+    if not traffic.own_user:
+        return ()
+    folders = (traffic.user_class_folder, str(Path.cwd()))
+    return tuple(dict.fromkeys(f for f in folders if f))
+
+
 def build_plan(
     traffic: Traffic, url: str, users: int, duration: float, ramp: float = 0.0, warmup: float = 0.0
 ) -> LoadPlan:
@@ -78,6 +90,10 @@ def build_plan(
         wait_max_s=traffic.wait.max,
         timeout_s=traffic.timeout,
         user_class=traffic.user_class,
+        user_class_at=traffic.user_class_at,
+        user_class_paths=user_class_paths(traffic),
+        wait_given="wait" in traffic.model_fields_set,
+        headers=traffic.headers if traffic.own_user else {},
     )
 
 
@@ -104,12 +120,17 @@ def execute(
     allow_hosts: tuple[str, ...] = (),
 ) -> LoadRun:
     """Run a plan (watched by `monitor`), on Locust workers when `fleet` says so; a
-    generator that could not run is an error."""
+    generator that could not run is an error (a user class that could not be loaded says
+    where it is written and why)."""
+    if plan.own_user:  # its requests may also go to allowed hosts besides the target
+        plan = dataclasses.replace(plan, allow_hosts=allow_hosts)
     try:
         if fleet is None:
             return run_load(plan, watcher=monitor)
-        policy = WorkerPolicy(allow_hosts, plan.users, plan.duration_s)
+        policy = WorkerPolicy(allow_hosts, plan.users, plan.duration_s, user_classes=True)
         return run_fleet(plan, fleet, policy, watcher=monitor)
+    except UserClassError as exc:
+        raise MeasurementError(str(exc)) from None
     except LoadRunError as exc:
         raise MeasurementError(f"the load generator failed: {exc}") from None
 
@@ -157,6 +178,8 @@ def load_measurements(
     if record.workers:
         found.series["load"]["workers"] = worker_rows(record)
     found.notes += _notes(run, latency_of)
+    if record.final is not None:
+        found.traces = TraceLists.from_dict(record.final.traces)
     return found
 
 
@@ -178,6 +201,8 @@ def _notes(run: LoadRun, latency_of: str) -> list[str]:
             f"{counts.unanswered} unanswered at the end" + (f": {kinds}" if kinds else "")
         )
     notes += open_model_notes(record)
+    if record.final is not None and record.final.user_errors:
+        notes.append(user_errors_note(record.final))
     if record.ended_unexpectedly:
         notes.append(record.ended_unexpectedly)
     drift = latency_drift(record.successful if latency_of == "successful" else record.everything)
@@ -194,6 +219,14 @@ def _notes(run: LoadRun, latency_of: str) -> list[str]:
     if run.hard_timeout_s is not None:
         notes.append(f"the run was ended at its hard timeout of {run.hard_timeout_s:.1f} s")
     return notes
+
+
+def user_errors_note(final: Final) -> str:
+    """A user class whose own code raised: each time, its task or on_start was cut short."""
+    return (
+        f"the user class raised {final.user_errors}× outside a request (the task or on_start "
+        f"was cut short; a failed on_start ends that user); first: {final.first_user_error}"
+    )
 
 
 def open_model_notes(record: LoadRecord) -> list[str]:
@@ -240,6 +273,8 @@ def no_answer_reason(run: LoadRun) -> str | None:
         return f"the target did not answer: {key} ×{count} ({example})"
     unanswered = run.record.counts().unanswered
     why = final.reason if final is not None else "the load generator ended early"
+    if final is not None and final.user_errors:
+        why = user_errors_note(final)
     return f"no request completed ({unanswered} unanswered): {why}"
 
 
@@ -295,7 +330,8 @@ def run_load_workload(ctx: WorkloadContext) -> Measurements:
         plan = dataclasses.replace(plan, workers=fleet.workers, users=users)
     rule = decision_rule(spec)
     run, found = watched_run(plan, ctx.assumption.expect, rule, ctx, ctx.progress, fleet)
-    pools = pool_summaries(plan.requests)
+    final = run.record.final
+    pools = pool_summaries(plan.requests, final.body_sizes if final is not None else None)
     if pools:
         found.series["load"]["bodies"] = pools
         found.notes += pool_notes(pools)

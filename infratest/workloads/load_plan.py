@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json as _json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
@@ -19,6 +20,7 @@ from infratest.workloads.replay_timeline import RecordedSchedule, ReplayTimeline
 from infratest.workloads.rounds import RoundLayout
 
 USER_CLASSES: Final = ("fast", "http")
+OWN_USER_CLASS: Final = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
 BODY_ORDERS: Final = ("random", "file")
 
 
@@ -144,11 +146,23 @@ class LoadPlan:
     compare_rounds: int = 0
     # replay: the recorded requests, sent at their recorded offsets (rate mode)
     replay: ReplayTimeline | None = None
+    # user_class "module:Class": where the scenario writes it (for messages), folders its
+    # module is also looked for in, whether the scenario's `wait` replaces the class's own
+    # wait_time, the hosts besides the target its requests may go to (allow.hosts), and the
+    # load's headers (infratest's own requests carry theirs in `requests`)
+    user_class_at: str = ""
+    user_class_paths: tuple[str, ...] = ()
+    wait_given: bool = False
+    allow_hosts: tuple[str, ...] = ()
+    headers: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "requests", tuple(self.requests))
         object.__setattr__(self, "host", self.host.rstrip("/"))
         object.__setattr__(self, "compare_hosts", tuple(h.rstrip("/") for h in self.compare_hosts))
+        object.__setattr__(self, "user_class_paths", tuple(self.user_class_paths))
+        object.__setattr__(self, "allow_hosts", tuple(self.allow_hosts))
+        object.__setattr__(self, "headers", dict(self.headers))
         problems = _plan_problems(self)
         if problems:
             raise ValueError("invalid load plan: " + "; ".join(problems))
@@ -166,6 +180,11 @@ class LoadPlan:
         if self.ramp_s > 0 and not self.open_model:
             return self.users / self.ramp_s
         return float(self.users)
+
+    @property
+    def own_user(self) -> bool:
+        """True when the users are the scenario's own Locust class ("module:Class")."""
+        return self.user_class not in USER_CLASSES
 
     @property
     def open_model(self) -> bool:
@@ -229,9 +248,13 @@ class LoadPlan:
 def _plan_problems(plan: LoadPlan) -> list[str]:
     """Every reason the plan cannot run, so the user fixes them in one go."""
     is_url = plan.host.startswith(("http://", "https://"))
+    own = plan.own_user
     checks = [
         (is_url, f"host must be an http(s) URL: {plan.host}"),
-        (len(plan.requests) > 0, "at least one request is needed"),
+        (len(plan.requests) > 0 or own, "at least one request is needed"),
+        (not (own and plan.requests), "a user class sends its own tasks: no requests with it"),
+        (not (own and plan.open_model), "a user class runs closed-model only (users)"),
+        (not (own and plan.compare_hosts), "a user class cannot run in a compare"),
         (plan.users >= 1, f"users must be >= 1, got {plan.users}"),
         (plan.duration_s > 0, f"duration_s must be > 0, got {plan.duration_s}"),
         (0 <= plan.ramp_s <= plan.duration_s, "ramp_s must be within [0, duration_s]"),
@@ -239,7 +262,10 @@ def _plan_problems(plan: LoadPlan) -> list[str]:
         (plan.measure_start_s < plan.duration_s, "the ramp must end before duration_s"),
         (0 <= plan.wait_min_s <= plan.wait_max_s, "need 0 <= wait_min_s <= wait_max_s"),
         (plan.timeout_s > 0, f"timeout_s must be > 0, got {plan.timeout_s}"),
-        (plan.user_class in USER_CLASSES, f"user_class must be one of {USER_CLASSES}"),
+        (
+            plan.user_class in USER_CLASSES or OWN_USER_CLASS.match(plan.user_class),
+            f'user_class must be one of {USER_CLASSES} or "module:Class"',
+        ),
         (plan.rate_per_s is None or plan.rate_per_s > 0, "rate_per_s must be > 0"),
         (plan.arrivals in ARRIVAL_KINDS, f"arrivals must be one of {ARRIVAL_KINDS}"),
         (plan.max_in_flight >= 0, f"max_in_flight must be >= 0, got {plan.max_in_flight}"),

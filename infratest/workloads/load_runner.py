@@ -32,7 +32,7 @@ from infratest.workloads.child_process import (
 from infratest.workloads.cpu_sampler import THREAD_JOIN_S, CpuSampler, cpu_peak
 from infratest.workloads.load_plan import LoadPlan
 from infratest.workloads.load_record import LoadRecord
-from infratest.workloads.wire import Final, Tick, decode
+from infratest.workloads.wire import USER_CLASS_ERROR, Final, Tick, decode
 
 HARD_TIMEOUT_MARGIN_S = 30.0
 
@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 
 class LoadRunError(Exception):
     """The load generator failed to start or crashed before streaming anything."""
+
+
+class UserClassError(LoadRunError):
+    """The scenario's own user class could not be loaded; says where it is written and why."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,7 @@ class StreamReader(threading.Thread):
         self.proc, self.sampler, self.record, self.watcher = proc, sampler, record, watcher
         self.on_mark = on_mark  # other marks (a distributed run's worker events)
         self.stop: StopRequest | None = None
+        self.user_class_error: str | None = None
 
     def run(self) -> None:
         assert self.proc.stdout is not None
@@ -100,6 +105,8 @@ class StreamReader(threading.Thread):
             elif isinstance(message, Final):
                 self.record.finish(message)
             elif isinstance(message, dict):
+                if message.get("event") == USER_CLASS_ERROR:
+                    self.user_class_error = str(message.get("why"))
                 self._mark(message.get("event"))
                 if self.on_mark is not None:
                     self.on_mark(message)
@@ -144,7 +151,8 @@ def _spawn(work: Path, stderr: IO[bytes]) -> subprocess.Popen[str]:
 def _run_child(
     work: Path, stderr: IO[bytes], limit_s: float, record: LoadRecord, watcher: Watcher | None
 ) -> tuple[int, np.ndarray, bool, StopRequest | None]:
-    """Start the child in `work`, read its stream, sample its CPU, always reap it."""
+    """Start the child in `work`, read its stream, sample its CPU, always reap it. Raises
+    UserClassError when the child could not load the scenario's user class."""
     proc = _spawn(work, stderr)
     sampler = CpuSampler(proc.pid)
     reader = StreamReader(proc, sampler, record, watcher)
@@ -159,6 +167,8 @@ def _run_child(
         reader.join(THREAD_JOIN_S)
         if proc.stdout is not None:
             proc.stdout.close()
+    if reader.user_class_error is not None:
+        raise UserClassError(reader.user_class_error)
     cpu = np.asarray(sampler.samples, dtype=np.float64).reshape(-1, 2)
     return proc.returncode, cpu, timed_out, reader.stop
 

@@ -18,6 +18,7 @@ was decided), SIGUSR2 for one that does not wait (a check failed).
 
 import locust  # noqa: I001  (must run first: it monkey-patches this process)
 
+import json
 import logging
 import signal
 import sys
@@ -29,13 +30,16 @@ from locust.env import Environment
 
 from infratest.workloads.load_plan import LoadPlan
 from infratest.workloads.locust_users import build_user_class
-from infratest.workloads.wire import Final, Tick, encode
+from infratest.workloads.locust_own_user import UserClassLoadError, problem_text
+from infratest.workloads.wire import USER_CLASS_ERROR, Final, Tick, encode
 from infratest.workloads.run_recording import (
     RunRecording,
     flush_and_exit,
     print_line,
     real_start_thread,
 )
+
+EXIT_USER_CLASS = 5
 
 
 class ChildRun(RunRecording):
@@ -50,6 +54,7 @@ class ChildRun(RunRecording):
             stop_timeout=self.drain_s,
         )
         self.env.events.request.add_listener(self.on_request)
+        self.env.events.user_error.add_listener(self.on_user_error)
         self.runner = self.env.create_local_runner()
 
     def send(self, message: Tick | Final) -> None:
@@ -104,7 +109,12 @@ def main(argv: list[str]) -> int:
         return 2
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     plan = LoadPlan.from_json(Path(argv[1]).read_text())
-    return ChildRun(plan).execute()
+    try:
+        run = ChildRun(plan)
+    except UserClassLoadError as exc:  # the parent makes it the assumption's error
+        print_line(json.dumps({"event": USER_CLASS_ERROR, "why": problem_text(plan, exc)}))
+        return EXIT_USER_CLASS
+    return run.execute()
 
 
 if __name__ == "__main__":

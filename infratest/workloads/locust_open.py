@@ -31,15 +31,20 @@ if TYPE_CHECKING:
     from infratest.workloads.run_recording import RunRecording
 
 SCHEDULED_KEY: Final = "infratest_scheduled"  # request context: scheduled send time (epoch s)
+SENT_AT_KEY: Final = "infratest_sent_at"  # closed model: when the user picked it (epoch s)
 SLOT_POLL_S = 0.002  # how often a scheduler waiting for a free slot looks again
 
 
 def scheduled_latency(context: Any, start_time: float, response_s: float) -> tuple[float, float]:
     """(start, latency) of a finished request, both from its scheduled send time when the
-    request carries one (open model), else from when it was actually sent."""
-    scheduled = context.get(SCHEDULED_KEY) if isinstance(context, dict) else None
-    if scheduled is None:
+    request carries one (open model), else from when it was actually sent. A closed-model
+    request is filed under the time its user picked it (the clock its body was counted and
+    its in-flight entry started by), its latency left as Locust measured it."""
+    if not isinstance(context, dict):
         return start_time, response_s
+    scheduled = context.get(SCHEDULED_KEY)
+    if scheduled is None:
+        return float(context.get(SENT_AT_KEY, start_time)), response_s
     return float(scheduled), max(start_time + response_s - float(scheduled), 0.0)
 
 
@@ -50,7 +55,8 @@ class _Scheduler:
         self.plan, self.run, self.user = plan, run, user
         self.arrivals: Iterator[float] = iter(plan.schedule(worker_index).times())
         self.pool = gevent.pool.Pool(plan.in_flight_cap)
-        self.sends = send_choice(plan, worker_index)
+        pools = run.pools_for(list(plan.requests), worker_index)
+        self.sends = send_choice(plan, worker_index, pools)
         self.fast = plan.user_class == "fast"
         self.catching_up = False  # still late from an earlier wait for a slot
 

@@ -15,7 +15,8 @@ from locust import FastHttpUser, HttpUser, User, between, constant
 from infratest.workloads.answer_check import AnswerRejected, send_checked
 from infratest.workloads.body_pool import BodyPools
 from infratest.workloads.load_plan import LoadPlan, RequestSpec
-from infratest.workloads.locust_open import SCHEDULED_KEY, build_scheduler_class
+from infratest.workloads.locust_open import SCHEDULED_KEY, SENT_AT_KEY, build_scheduler_class
+from infratest.workloads.locust_own_user import ForeignHost, own_user_class
 from infratest.workloads.recorder import EXAMPLE_CHARS
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 def error_key(status: int, exc: BaseException) -> str:
     """Group failures by what a person would act on: the HTTP status, timeout, or error type
     (or, for an answer `validate` rejected, what was wrong with it)."""
-    if isinstance(exc, AnswerRejected):
+    if isinstance(exc, AnswerRejected | ForeignHost):
         return exc.key
     if status >= 400:
         return f"HTTP {status}"
@@ -60,40 +61,52 @@ class InFlight:
 
 
 def _send(
-    client: Any, spec: RequestSpec, plan: LoadPlan, run: "RunRecording", pools: BodyPools
+    client: Any,
+    spec: RequestSpec,
+    plan: LoadPlan,
+    run: "RunRecording",
+    pools: BodyPools,
+    now: float,
 ) -> None:
-    """Issue one request; failures are reported through Locust's `request` event. In a
-    compare the host follows the block the send time falls in, and that time is the one the
-    request is filed under, so the parent's split by window is exact."""
-    kwargs = pools.kwargs_for(spec)
+    """Issue one request picked at `now` (epoch s); failures are reported through Locust's
+    `request` event. The request is filed under `now`, the time its body is counted by and
+    its in-flight entry began at, so its window is the same in all three. In a compare the
+    host follows the block that time falls in, so the parent's split by window is exact."""
+    since_start = now - run.started_at
+    kwargs = pools.kwargs_for(spec, run.measure_start <= since_start < plan.duration_s)
     if plan.user_class != "fast":
         kwargs["timeout"] = plan.timeout_s
     url = spec.path
+    kwargs["context"] = {SENT_AT_KEY: now}
     if plan.compare_hosts:
-        now = time.time()
-        url = plan.url_at(spec.path, now - run.started_at)
+        url = plan.url_at(spec.path, since_start)
         kwargs["context"] = {SCHEDULED_KEY: now}
     send_checked(client, spec.method, url, pools.check(spec), **kwargs)
 
 
 def build_user_class(plan: LoadPlan, run: "RunRecording", worker_index: int = 0) -> type[User]:
     """A Locust user class whose single task picks a request from the plan by weight (in rate
-    mode: the scheduler user of :mod:`infratest.workloads.locust_open`)."""
+    mode: the scheduler user of :mod:`infratest.workloads.locust_open`; with a user class of
+    the scenario's own, that class, wrapped by :mod:`infratest.workloads.locust_own_user`).
+    Raises UserClassLoadError when that class cannot run."""
+    if plan.own_user:
+        return own_user_class(plan, run)
     if plan.open_model:
         return build_scheduler_class(plan, run, worker_index)
     fast = plan.user_class == "fast"
     specs = list(plan.requests)
     weights = [r.weight for r in specs]
-    pools = BodyPools(specs, worker_index)
+    pools = run.pools_for(specs, worker_index)
 
     def send(user: Any) -> None:
         if run.stop_event.is_set():  # the measured window is over: send nothing more
             gevent.sleep(0.05)
             return
         spec = specs[0] if len(specs) == 1 else random.choices(specs, weights)[0]
-        run.in_flight.begin(time.time() - run.started_at)
+        now = time.time()
+        run.in_flight.begin(now - run.started_at)
         try:
-            _send(user.client, spec, plan, run, pools)
+            _send(user.client, spec, plan, run, pools, now)
         finally:
             run.in_flight.end()
 

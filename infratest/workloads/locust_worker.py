@@ -29,6 +29,7 @@ from locust.runners import WorkerRunner
 
 from infratest.workloads import fleet_protocol as proto
 from infratest.workloads.load_plan import LoadPlan
+from infratest.workloads.locust_own_user import UserClassLoadError, problem_text
 from infratest.workloads.locust_users import build_user_class
 from infratest.workloads.run_recording import RunRecording, flush_and_exit, real_start_thread
 from infratest.workloads.wire import Final, Tick, encode
@@ -115,6 +116,7 @@ class WorkerProcess:
         runner.register_message(proto.STOP, self.on_stop)
         env.events.test_start.add_listener(self.on_test_start)
         env.events.request.add_listener(self.on_request)
+        env.events.user_error.add_listener(self.on_user_error)
         runner.send_message(proto.READY, {"name": name})
 
     def on_plan(self, environment: Environment, msg: Any, **kw: Any) -> None:
@@ -123,9 +125,15 @@ class WorkerProcess:
         if why is not None:
             self.runner.send_message(proto.REFUSE, {"name": self.name, "reason": why})
             return
-        self.run = WorkerRun(plan, self.runner, self.name)
-        index = int(msg.data.get("index", 0))
-        environment.user_classes = [build_user_class(plan, self.run, index)]
+        run = WorkerRun(plan, self.runner, self.name)
+        try:
+            users = build_user_class(plan, run, int(msg.data.get("index", 0)))
+        except UserClassLoadError as exc:
+            reason = problem_text(plan, exc)
+            self.runner.send_message(proto.REFUSE, {"name": self.name, "reason": reason})
+            return
+        self.run = run
+        environment.user_classes = [users]
         environment.host = plan.host
         self.runner.send_message(proto.ACCEPT, {"name": self.name, "host": socket.gethostname()})
 
@@ -140,6 +148,10 @@ class WorkerProcess:
     def on_request(self, **kw: Any) -> None:
         if self.run is not None and self.run.began:
             self.run.on_request(**kw)
+
+    def on_user_error(self, **kw: Any) -> None:
+        if self.run is not None and self.run.began:
+            self.run.on_user_error(**kw)
 
     def on_signal(self, sig: signal.Signals) -> None:
         """SIGTERM/SIGINT: report what was measured, then leave."""

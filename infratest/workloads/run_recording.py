@@ -20,11 +20,17 @@ import gevent
 import gevent.event
 from gevent import monkey
 
+from infratest.traces import TracedRequest
 from infratest.workloads.arrival_ledger import ArrivalLedger
-from infratest.workloads.load_plan import LoadPlan
+from infratest.workloads.body_pool import BodyPools
+from infratest.workloads.load_plan import LoadPlan, RequestSpec
 from infratest.workloads.locust_open import scheduled_latency
+from infratest.workloads.locust_own_user import describe_failure
 from infratest.workloads.locust_users import InFlight, error_key, failure_example
 from infratest.workloads.recorder import WindowRecorder
+from infratest.workloads.sent_sizes import merge_sizes
+from infratest.workloads.trace_context import TRACE_KEY
+from infratest.workloads.trace_ledger import TraceLedger
 from infratest.workloads.wire import Final, Tick
 
 DRAIN_CAP_S = 3.0  # longest wait for in-flight requests once the run is over
@@ -47,6 +53,7 @@ class RunRecording:
         self.plan = plan
         self.measure_start = plan.measure_start_s
         self.recorder = WindowRecorder(self.measure_start)
+        self.traces = TraceLedger()
         self.arrivals = ArrivalLedger(self.measure_start)  # rate mode: the schedule's tally
         self.in_flight = InFlight()
         self.drain_s = min(plan.timeout_s, DRAIN_CAP_S)
@@ -59,6 +66,9 @@ class RunRecording:
         self.lags: list[float] = []
         self.write_lock = real_lock()
         self.finished = False
+        self.body_pools: list[BodyPools] = []  # every user's pools: their sends are counted
+        self.user_errors = 0
+        self.first_user_error = ""
 
     # -- what subclasses say -------------------------------------------------------------
     def send(self, message: Tick | Final) -> None:
@@ -70,21 +80,62 @@ class RunRecording:
         return {}
 
     # -- recording -----------------------------------------------------------------------
+    def pools_for(self, specs: list[RequestSpec], worker_index: int = 0) -> BodyPools:
+        """Body pools for a user (or scheduler) of this process, whose sends the final line
+        counts by body size."""
+        pools = BodyPools(specs, worker_index)
+        self.body_pools.append(pools)
+        return pools
+
     def on_request(self, response_time: float, name: str, response: Any = None, **kw: Any) -> None:
         """`request` event listener: every finished request, failed or not."""
         latency = float(response_time) / 1000.0
         start_abs = kw.get("start_time") or (time.time() - latency)
         start_abs, latency = scheduled_latency(kw.get("context"), start_abs, latency)
         start = start_abs - self.started_at
-        if self.stop_event.is_set() and start >= self.measure_end:
-            return
+        if start >= self.plan.duration_s or (
+            self.stop_event.is_set() and start >= self.measure_end
+        ):
+            return  # sent after the measured window (the body tally leaves it out too)
         exc = kw.get("exception")
         failure = None
         example = ""
+        status = int(getattr(response, "status_code", 0) or 0)
         if exc is not None:
-            status = int(getattr(response, "status_code", 0) or 0)
             failure, example = error_key(status, exc), failure_example(exc)
         self.recorder.record(start, latency, failure, example, name)
+        self._trace(kw.get("context"), start_abs, start, latency, name, status, failure)
+
+    def _trace(
+        self,
+        context: Any,
+        start_abs: float,
+        start: float,
+        latency: float,
+        name: str,
+        status: int,
+        failure: str | None,
+    ) -> None:
+        """A measured request's trace, for the lists of failed and slowest ones."""
+        trace_id = context.get(TRACE_KEY) if isinstance(context, dict) else None
+        if trace_id is None or start < self.measure_start:
+            return
+        self.traces.record(
+            TracedRequest(
+                trace_id=trace_id,
+                at=round(start_abs, 6),
+                t_s=round(start - self.measure_start, 6),
+                request=name,
+                status=status,
+                latency_s=round(latency, 6),
+                error=failure,
+            )
+        )
+
+    def on_user_error(self, exception: BaseException, **kw: Any) -> None:
+        """`user_error` event listener: a user class's own code raised (not a request)."""
+        self.user_errors += 1
+        self.first_user_error = self.first_user_error or describe_failure(exception)
 
     def tick_loop(self) -> None:
         """Once a second: hand on the new windows, what is in flight, and the lag."""
@@ -149,6 +200,10 @@ class RunRecording:
                 signalled=self.signalled,
                 reason=reason,
                 worker=self.worker_name,
+                traces=self.traces.lists().to_dict(),
+                body_sizes=merge_sizes(p.sent_sizes() for p in self.body_pools),
+                user_errors=self.user_errors,
+                first_user_error=self.first_user_error,
             )
             self.send(final)
             self.finished = True

@@ -36,18 +36,20 @@ class MixSends:
     """The plan's request mix: a request by weight, its body from its pool, its host the
     compare block's."""
 
-    def __init__(self, plan: LoadPlan, worker_index: int) -> None:
+    def __init__(self, plan: LoadPlan, pools: BodyPools) -> None:
         self.plan = plan
         self.specs = list(plan.requests)
         self.weights = [r.weight for r in self.specs]
-        self.pools = BodyPools(self.specs, worker_index)
+        self.pools = pools
 
     def next_send(self, offset_s: float) -> Send:
         spec = (
             self.specs[0] if len(self.specs) == 1 else random.choices(self.specs, self.weights)[0]
         )
         url = self.plan.url_at(spec.path, offset_s)
-        return Send(spec, url, self.pools.kwargs_for(spec), self.pools.check(spec))
+        measured = self.plan.measure_start_s <= offset_s < self.plan.duration_s
+        kwargs = self.pools.kwargs_for(spec, measured)  # a measured send's body size counts
+        return Send(spec, url, kwargs, self.pools.check(spec))
 
 
 class ReplaySends:
@@ -74,8 +76,8 @@ class ReplaySends:
         return Send(spec, timeline.urls[timeline.targets[position]], kwargs, self.checks[index])
 
 
-def send_choice(plan: LoadPlan, worker_index: int) -> SendChoice:
-    """How this worker's arrivals pick what they send."""
-    return (
-        ReplaySends(plan, worker_index) if plan.replay is not None else MixSends(plan, worker_index)
-    )
+def send_choice(plan: LoadPlan, worker_index: int, pools: BodyPools) -> SendChoice:
+    """How this worker's arrivals pick what they send (a mix's bodies from `pools`)."""
+    if plan.replay is not None:
+        return ReplaySends(plan, worker_index)
+    return MixSends(plan, pools)

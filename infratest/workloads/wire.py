@@ -73,7 +73,8 @@ class Tick:
 
 @dataclass(frozen=True)
 class Final:
-    """The run's end: its measured window, what never finished, and examples of failures."""
+    """The run's end: its measured window, what never finished, examples of failures, and
+    the sizes of the pooled bodies it sent."""
 
     started_at: float  # epoch seconds
     measure_start: float  # s since run start
@@ -85,6 +86,15 @@ class Final:
     signalled: str | None  # the signal that ended the run early, if any
     reason: str
     worker: str | None = None  # the Locust worker whose run this ends (distributed runs)
+    traces: dict[str, Any] = field(default_factory=dict)  # TraceLists.to_dict()
+    # pooled requests: measured sends by body size, {name: {bytes (as text): sends}}
+    body_sizes: dict[str, dict[str, int]] = field(default_factory=dict)
+    # exceptions a user class raised outside a request (its task or on_start cut short)
+    user_errors: int = 0
+    first_user_error: str = ""
+
+
+USER_CLASS_ERROR = "user_class_error"  # mark: the scenario's user class could not be loaded
 
 
 def encode(message: Tick | Final) -> str:

@@ -18,6 +18,9 @@ class WorkerPolicy:
     allow_hosts: tuple[str, ...]
     max_users: int
     max_duration_s: float
+    # a scenario's own Locust class ("module:Class") is imported by the worker: only local
+    # workers, started by the parent that read the scenario, do; a remote one refuses
+    user_classes: bool = False
 
     @classmethod
     def from_config(cls, config: Config) -> WorkerPolicy:
@@ -32,6 +35,11 @@ class WorkerPolicy:
                 check_allowed(host, self.allow_hosts)
             except HostNotAllowed as exc:
                 return f"its config refuses the target: {exc}"
+        if plan.own_user and not self.user_classes:
+            return (
+                f"it does not import a scenario's own user class ({plan.user_class}): run "
+                "a user class on local workers only"
+            )
         if plan.users > self.max_users:
             return f"{plan.users} users is above its limits.max_users ({self.max_users})"
         if plan.duration_s > self.max_duration_s:

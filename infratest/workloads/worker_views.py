@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from infratest.traces import TraceLists
+from infratest.workloads.sent_sizes import merge_sizes
 from infratest.workloads.wire import Final, Tick
 
 
@@ -111,4 +113,8 @@ class WorkerViews:
             request_names=finals[0].request_names,
             signalled=next((f.signalled for f in finals if f.signalled), None),
             reason="; ".join(reasons),
+            traces=TraceLists.merged(TraceLists.from_dict(f.traces) for f in finals).to_dict(),
+            body_sizes=merge_sizes(f.body_sizes for f in finals),
+            user_errors=sum(f.user_errors for f in finals),
+            first_user_error=next((f.first_user_error for f in finals if f.user_errors), ""),
         )

@@ -35,6 +35,7 @@ def test_every_problem_of_every_file_and_exit_1(tmp_path: Path) -> None:
         shutil.copy(path, folder / path.name)
     shutil.copy(ROOT / "scenarios" / "online-inference.yaml", folder / "ok.yaml")
     shutil.copytree(ROOT / "scenarios" / "schemas", folder / "schemas")  # its fuzz schema
+    shutil.copytree(ROOT / "scenarios" / "data", folder / "data")  # its recorded traffic
     result = run("validate", str(folder), "--config", str(ROOT / "tests/fixtures/config.yaml"))
     assert result.returncode == 1
     for path in bad:

@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from infratest.results.contract import document
+from infratest.results.html import render_html
+from infratest.results.markdown import render_markdown
+from infratest.terminal import failure_table
 from infratest.verdict import Verdict
 from tests.support.assumptions import behaviour_config, run_assumption
 from tests.support.predict_schemas import FEATURES
@@ -38,6 +42,16 @@ def test_the_crash_is_found_and_shrunk_to_its_smallest_body(tmp_path: Path) -> N
     assert result.measurements.values["fuzz.examples"].value == fuzz["examples"] > 100
     assert 1 <= fuzz["server_errors"] < fuzz["examples"]
     assert time.monotonic() - started < 120
+    [kind] = fuzz["error_kinds"]
+    assert kind["key"] == "HTTP 500" and kind["count"] == fuzz["server_errors"]
+    assert kind["smallest"] == '{"features": []}' and 1 <= len(kind["examples"]) <= 3
+    doc = document([result.to_dict()], config="c", started_at="s", finished_at="f")
+    row = "<td>HTTP 500</td><td>{}</td><td>smallest body: {{&quot;features&quot;: []}}"
+    assert row.format(kind["count"]) in render_html(doc)
+    assert f'- HTTP 500 ×{kind["count"]}: smallest body: {{"features": []}}' in render_markdown(doc)
+    assert f'failures: HTTP 500 ×{kind["count"]}: smallest body: {{"features": []}}' in (
+        failure_table(result)
+    )
 
 
 def test_a_server_that_refuses_every_malformed_body_passes(tmp_path: Path) -> None:

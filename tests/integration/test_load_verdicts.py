@@ -14,6 +14,8 @@ import pytest
 from infratest.bodies import draw_bodies
 from infratest.execution import AssumptionResult
 from infratest.hosts import free_port
+from infratest.results.contract import document
+from infratest.results.html import render_html
 from infratest.spec.config import Config
 from infratest.verdict import Verdict
 from tests.support.assumptions import behaviour_config, run_assumption
@@ -295,6 +297,40 @@ def test_replayed_bodies_are_sent_in_file_order_or_sampled_by_seed(tmp_path: Pat
     assert _bodies(sent)[:10] == first[:10]  # the same seed draws the same bodies
 
 
+def test_csv_rows_are_sent_mapped_in_file_order_and_drawn_bodies_within_their_sizes(
+    tmp_path: Path,
+) -> None:
+    """One run, two requests: CSV rows mapped by `columns` (in file order) and bodies drawn
+    from a schema with a size hint; the server records what it received."""
+    rows = "".join(f"r{i},{i},{i / 4},,text {i}\n" for i in range(5))
+    (tmp_path / "rows.csv").write_text("request_id,f1,f2,f3,note\n" + rows)
+    schema = {"type": "object", "required": ["features"], "additionalProperties": False}
+    schema["properties"] = {"features": {"type": "array", "items": {"type": "integer"}}}
+    (tmp_path / "request.json").write_text(json.dumps(schema))
+    sent = tmp_path / "sent.jsonl"
+    config = behaviour_config(tmp_path, "--delay", "0.005", "--record-bodies", str(sent))
+    assumption = (
+        "load:\n  users: 1\n  duration: 2s\n  requests:\n"
+        "    - {method: POST, path: /p, replay: rows.csv, order: file,\n"
+        "       columns: {id: request_id, features: 'f1..f3', inputs.note: note}}\n"
+        "    - {method: POST, path: /q, json_schema: request.json, pool: 30,\n"
+        "       sizes: {features: 3..5}}\n"
+        "expect: {errors.rate: < 50%}\n"
+    )
+    result = run_assumption(tmp_path, config, assumption)
+    assert result.outcome.verdict == Verdict.PASS, result.outcome.reason
+    received = _bodies(sent)
+    mapped = [b for b in received if "id" in b]
+    expected = [
+        {"id": f"r{i}", "features": [i, i / 4, None], "inputs": {"note": f"text {i}"}}
+        for i in range(5)
+    ]
+    assert len(mapped) > 10
+    assert mapped == [expected[i % 5] for i in range(len(mapped))]
+    drawn = [b for b in received if "id" not in b]
+    assert len(drawn) > 10 and {len(b["features"]) for b in drawn} <= {3, 4, 5}
+
+
 def test_answers_failing_validate_count_as_errors_by_what_was_wrong(tmp_path: Path) -> None:
     (tmp_path / "answer.json").write_text(
         json.dumps(
@@ -361,3 +397,37 @@ def test_bodies_drawn_from_a_schema_all_match_it(tmp_path: Path) -> None:
     run_assumption(tmp_path, config, assumption)
     pool = {json.dumps(b, sort_keys=True) for b in draw_bodies(schema, 200, 5)}
     assert {json.dumps(b, sort_keys=True) for b in _bodies(sent)} <= pool  # same seed, same pool
+
+
+def test_the_sizes_of_the_bodies_sent_are_counted_and_plotted(tmp_path: Path) -> None:
+    schema = {
+        "type": "object",
+        "required": ["features"],
+        "properties": {"features": {"type": "array", "items": {"type": "number"}, "maxItems": 40}},
+    }
+    (tmp_path / "request.json").write_text(json.dumps(schema))
+    received = tmp_path / "received.jsonl"
+    config = behaviour_config(tmp_path, "--delay", "0.002", "--record-bodies", str(received))
+    result = run_assumption(
+        tmp_path,
+        config,
+        "load: {users: 2, duration: 2s, until: duration, requests: "
+        "[{method: POST, path: /p, json_schema: request.json, pool: 60, seed: 3}]}\n"
+        "expect: {errors.rate: < 50%}\n",
+    )
+    assert result.outcome.verdict == Verdict.PASS, result.outcome.reason
+    load = result.measurements.series["load"]
+    pool = load["bodies"]["POST /p"]
+    sent = pool["sent"]
+    assert sent["count"] == load["requests"]["sent"] > 20
+    drawn, shipped = pool["bytes"], sent["bytes"]
+    assert drawn["min"] <= shipped["min"] <= shipped["max"] <= drawn["max"]
+    assert sum(n for _, n in sent["histogram"]) == sent["count"]
+    by_size: dict[int, int] = {}  # what the server received, by encoded size
+    for body in _bodies(received):
+        size = len(json.dumps(body).encode())
+        by_size[size] = by_size.get(size, 0) + 1
+    assert shipped["min"] == min(by_size) and shipped["max"] == max(by_size)
+    assert sum(by_size.values()) >= sent["count"]  # and any sent after the measured window
+    doc = document([result.to_dict()], config="c", started_at="s", finished_at="f")
+    assert 'alt="Request body sizes"' in render_html(doc)

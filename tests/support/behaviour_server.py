@@ -15,9 +15,10 @@ received (``--record-bodies FILE``, a line each, in arrival order), and input va
 (``--validate-features``: 400 unless ``{"features": [4 finite numbers]}``;
 ``--crash-on-empty-features``: a 500 for an empty list, the bug a fuzz must find).
 
-``GET /healthz`` always answers 200 at once and is not counted as a request; so does
-``GET /metrics`` with ``--metrics``: prometheus-client's process metrics (its RSS, CPU
-seconds and open descriptors, as an exporter would report them) and a request counter.
+``GET /healthz`` always answers 200 at once and is not counted as a request; nor is
+``GET /version`` with ``--version-body TEXT``, which answers TEXT as JSON, nor ``GET /metrics``
+with ``--metrics``: prometheus-client's process metrics (its RSS, CPU seconds and open
+descriptors, as an exporter would report them) and a request counter.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ class Behaviour:
             "body": body.decode("utf-8", "replace"),
             "content_type": headers.get("Content-Type", ""),
             "headers": sorted(k.lower() for k in headers),
+            "traceparent": headers.get("traceparent"),
         }
         with self.count_lock, open(self.args.record_requests, "a", encoding="utf-8") as out:
             out.write(json.dumps(line) + "\n")
@@ -188,6 +190,9 @@ class Handler(BaseHTTPRequestHandler):
             self._answer(200)
             return
         args = self.server.behaviour.args
+        if args.version_body is not None and self.path == "/version":
+            self._answer(200, args.version_body.encode(), "application/json")
+            return
         if args.metrics and self.path.split("?", 1)[0] == "/metrics":
             self._answer(200, self.server.behaviour.exposition(), "text/plain; version=0.0.4")
             return
@@ -199,6 +204,10 @@ class Handler(BaseHTTPRequestHandler):
                 self._answer(rejected)
                 return
         status = self.server.behaviour.serve()
+        if args.log_requests:  # as a real server's access log: the request id it was sent
+            request_id = self.headers.get("x-request-id", "-")
+            line = f"{status} {self.command} {self.path} request_id={request_id}\n"
+            sys.stderr.write(line)  # one write: lines of concurrent requests never interleave
         if args.record_bodies and self.command == "POST":
             self.server.behaviour.record(body)
         if status == 200 and args.answer_json and self.command == "POST":
@@ -292,11 +301,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--drift-per-s", type=float, default=0.0, help="service time added per second since")
     add("--record-bodies", default=None, help="append each POST body to this file, a line each")
     add("--record-requests", default=None, help="append each request (not /healthz) as JSON")
+    add("--log-requests", action="store_true", help="a stderr line per request with its id")
     add("--validate-features", action="store_true", help='400 unless {"features": [4 numbers]}')
     add("--crash-on-empty-features", action="store_true", help="with it: 500 on features []")
     add("--metrics", action="store_true", help="GET /metrics: Prometheus process metrics")
     add("--answer-json", action="store_true", help='POST answers {"prediction": P}')
     add("--disagree-every", type=int, default=0, help="P differs on 1/N of bodies (hash)")
+    add("--version-body", default=None, help="GET /version answers this (JSON), uncounted")
     return parser.parse_args(argv)
 
 
