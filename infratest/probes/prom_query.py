@@ -30,7 +30,7 @@ def api_get(session: requests.Session, server: str, api: str, params: dict[str, 
     url = f"{server.rstrip('/')}/api/v1/{api}"
     where = f"prometheus probe: {url} (query {params['query']!r})"
     try:
-        response = session.get(url, params=params, timeout=TIMEOUT_S)
+        response = session.get(url, params=params, timeout=TIMEOUT_S, allow_redirects=False)
     except requests.RequestException as exc:
         raise MeasurementError(f"{where}: {exc}") from None
     try:

