@@ -149,7 +149,8 @@ def target_spec(name: str, target: TargetConfig) -> TargetSpec:
 
 def _needs_target(assumption: Assumption) -> bool:
     """Whether the scenario's shared target instance must run for this assumption."""
-    probe_target = assumption.probe is not None and assumption.probe.target
+    probe = assumption.probe
+    probe_target = probe is not None and (probe.target or probe.on_target)
     return assumption.workload in SHARED_TARGET_WORKLOADS or probe_target
 
 
@@ -184,14 +185,15 @@ class Runner:
         compared_blind = assumption.compare is not None and candidate is None
         # a compare probes both processes or neither: one side's figures must never pass
         # for the other's
-        observation = None if compared_blind else start_observation(assumption, target)
+        hosts = self.pool.allow_hosts
+        observation = None if compared_blind else start_observation(assumption, target, hosts)
         other = start_observation(assumption, candidate) if candidate is not None else None
         try:
             found = workload(ctx)
         except BaseException:
             for running in (observation, other):
                 if running is not None:
-                    running.sampler.stop()
+                    running.abandon()
             raise
         if observation is not None and other is not None:
             found.merge(compared_probes(assumption, found, observation, other, ctx.confidence))

@@ -63,6 +63,7 @@ _PROBE = [
     ("process.cpu.peak", D.CORES, "peak CPU of the probed process tree (cores)"),
     ("process.threads.peak", D.COUNT, "most threads"),
     ("process.fds.peak", D.COUNT, "most open file descriptors"),
+    ("gpu.memory.used.peak", D.BYTES, "largest GPU memory in use (a Prometheus probe)"),
     ("host.memory.available.min", D.BYTES, "lowest available memory of the host"),
     ("host.cpu.mean", D.RATIO, "mean CPU use of the whole host (0..100%)"),
 ]

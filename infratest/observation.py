@@ -1,16 +1,22 @@
 """Probes beside a workload: start a psutil sampler on the selected process (or only the
-host) before the workload, and turn what it saw into process.* and host.* metrics after."""
+host), or a Prometheus scrape or query, before the workload, and turn what it saw into
+process.*, host.* and gpu.* metrics after."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from infratest.measurements import Measurements
+from infratest.hosts import check_allowed
+from infratest.measurements import MeasurementError, Measurements
 from infratest.probes import ProbeSampler, ProbeSeries, probe_measurements, resolve_process
+from infratest.probes.prom_query import QuerySampler
+from infratest.probes.prom_scrape import ScrapeSampler
+from infratest.spec.prom_checks import scrape_plan
+from infratest.spec.resource_sections import ProbeSpec
 from infratest.spec.scenario import Assumption
 from infratest.targets import Target
 
@@ -19,8 +25,15 @@ from infratest.targets import Target
 class Observation:
     """A running probe and the wall-clock moment it started (to align it with the load)."""
 
-    sampler: ProbeSampler
+    sampler: ProbeSampler | ScrapeSampler | QuerySampler
     started_epoch: float
+
+    def abandon(self) -> None:
+        """Stop probing after a failed workload; a query probe does not query any more."""
+        if isinstance(self.sampler, QuerySampler):
+            self.sampler.abandon()
+        else:
+            self.sampler.stop()
 
     def finish(
         self, assumption: Assumption, found: Measurements, confidence: float
@@ -76,14 +89,41 @@ def step_figures(series: ProbeSeries, start: float, end: float) -> dict[str, flo
     }
 
 
-def start_observation(assumption: Assumption, target: Target | None) -> Observation | None:
+def start_observation(
+    assumption: Assumption, target: Target | None, allow_hosts: Sequence[str] = ()
+) -> Observation | None:
     """Begin probing as the assumption asks; None when it has no probe."""
     probe = assumption.probe
     if probe is None or not probe.enabled:
         return None
+    if probe.prometheus is not None:
+        return _start_prometheus(assumption, probe, target, allow_hosts)
     target_pid = target.process.pid if target is not None and target.process else None
     process = resolve_process(probe, target_pid)
     sampler = ProbeSampler(process, probe.interval)
     started = time.time()
     sampler.start()
     return Observation(sampler, started)
+
+
+def prometheus_url(probe: ProbeSpec, target: Target | None, allow_hosts: Sequence[str]) -> str:
+    """The endpoint (or server) a Prometheus probe reads: a path on the target, or a URL
+    on an allowed host."""
+    assert probe.prometheus is not None
+    if not probe.on_target:
+        check_allowed(probe.prometheus, allow_hosts)
+        return probe.prometheus
+    if target is None:
+        raise MeasurementError(f"probe: prometheus {probe.prometheus} needs the scenario's target")
+    return target.url.rstrip("/") + probe.prometheus
+
+
+def _start_prometheus(
+    assumption: Assumption, probe: ProbeSpec, target: Target | None, allow_hosts: Sequence[str]
+) -> Observation:
+    url = prometheus_url(probe, target, allow_hosts)
+    started = time.time()
+    if probe.query is not None:
+        return Observation(QuerySampler(url, probe.query, probe.interval).start(started), started)
+    wanted, required = scrape_plan(probe, assumption.expect)
+    return Observation(ScrapeSampler(url, wanted, required, probe.interval).start(), started)

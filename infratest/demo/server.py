@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import numpy as np
+from prometheus_client import REGISTRY, generate_latest
 
 from infratest.demo.model import DEFAULT_WEIGHTS, Model, load
 from infratest.demo.payload import PayloadError, parse_request, render_prediction
@@ -244,7 +245,8 @@ class DemoHandler(BaseHTTPRequestHandler):
 
 
 def render_metrics(state: DemoState) -> str:
-    """Prometheus-style text, so curl and scrapers can both read it."""
+    """Prometheus text, so curl, scrapers and a `probe: {prometheus: /metrics}` can read it:
+    the demo's counters, then prometheus-client's process metrics (RSS, CPU, descriptors)."""
     loaded = state.model is not None
     load_seconds = "NaN" if state.load_seconds is None else f"{state.load_seconds:.6f}"
     lines = [
@@ -264,7 +266,7 @@ def render_metrics(state: DemoState) -> str:
         "# TYPE demo_uptime_seconds gauge",
         f"demo_uptime_seconds {time.monotonic() - state.started:.3f}",
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + generate_latest(REGISTRY).decode()
 
 
 def stop_on_signals(server: DemoServer) -> None:

@@ -33,9 +33,12 @@ def probe_measurements(
         out.notes.append("probe took no samples")
         return out
     steady = series.t >= warmup
-    _host_metrics(out, series, steady, confidence)
-    if series.pid is not None:
+    if series.source is None:  # a Prometheus probe does not watch this machine
+        _host_metrics(out, series, steady, confidence)
+    if series.has_process:
         _process_metrics(out, series, steady, confidence, warmup, throughput)
+    for name, column in series.extra.items():
+        _add_peak(out, f"{name.replace('_', '.')}.peak", column, confidence)
     return out
 
 
@@ -60,7 +63,8 @@ def _process_metrics(
             f"process {s.pid} went away {s.process_gone_at:.1f} s in; "
             "process metrics cover only the time before"
         )
-    if not np.isfinite(s.rss).any():
+    scraped = s.source is not None  # an exporter may lack some series; none was asked for
+    if not scraped and not np.isfinite(s.rss).any():
         out.notes.append(f"process {s.pid}: no readings (gone before the first sample)")
         return
     for name, column in (
@@ -68,13 +72,17 @@ def _process_metrics(
         ("process.threads.peak", s.threads),
         ("process.fds.peak", s.fds),
     ):
-        _add_peak(out, name, column, c)
+        if not scraped or np.isfinite(column).any():
+            _add_peak(out, name, column, c)
     window = _window(s.t)
-    _, cpu_means = _window_means(s.t[steady], s.cpu[steady], window)
-    out.add("process.cpu.mean", mean_interval(cpu_means, c))
-    peak = _moving_peak(s.t[steady], s.cpu[steady], c)
-    if peak is not None:
-        out.add("process.cpu.peak", peak)
+    if not scraped or np.isfinite(s.cpu).any():
+        _, cpu_means = _window_means(s.t[steady], s.cpu[steady], window)
+        out.add("process.cpu.mean", mean_interval(cpu_means, c))
+        peak = _moving_peak(s.t[steady], s.cpu[steady], c)
+        if peak is not None:
+            out.add("process.cpu.peak", peak)
+    if scraped and not np.isfinite(s.rss).any():
+        return
     growth, note = _growth(s.t[steady], s.rss[steady], c, warmup, window)
     out.add("process.rss.growth", growth)
     out.notes.append(note)

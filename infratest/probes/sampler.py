@@ -39,13 +39,26 @@ class ProbeSeries:
     process_gone_at: float | None = None
     sampler_cpu: float = 0.0  # CPU seconds the sampler thread itself used
     notes: list[str] = field(default_factory=list)
+    source: str | None = None  # a Prometheus probe's URL; None for psutil
+    extra: dict[str, np.ndarray] = field(default_factory=dict)  # gpu_memory_used, bytes
+
+    @property
+    def subject(self) -> str:
+        """What was probed, for notes: the process or the Prometheus endpoint."""
+        return f"process {self.pid}" if self.source is None else self.source
+
+    @property
+    def has_process(self) -> bool:
+        """Whether the process columns were read at all."""
+        return self.pid is not None or self.source is not None
 
     def until(self, t_end: float) -> ProbeSeries:
         """The samples up to `t_end`: after a load stops, its threads exit and memory drops,
         which would drag a growth slope down and hide a leak."""
         keep = self.t <= t_end
         columns = ("t", "rss", "cpu", "threads", "fds", "host_available", "host_cpu")
-        return replace(self, **{name: getattr(self, name)[keep] for name in columns})
+        extra = {name: values[keep] for name, values in self.extra.items()}
+        return replace(self, extra=extra, **{name: getattr(self, name)[keep] for name in columns})
 
     def to_json(self) -> dict[str, Any]:
         """Lists for the results file and plots; NaN becomes None, values rounded."""
@@ -61,6 +74,8 @@ class ProbeSeries:
             "pid": self.pid,
             "process_gone_at": None if gone is None else round(gone, 3),
             "sampler_cpu": round(self.sampler_cpu, 4),
+            **({"source": self.source} if self.source is not None else {}),
+            **{name: _json_list(values, None) for name, values in self.extra.items()},
         }
 
 

@@ -26,6 +26,7 @@ from infratest.spec.compare_checks import (
 from infratest.spec.config import Config, Limits, TargetConfig
 from infratest.spec.errors import suggest
 from infratest.spec.problems import Path
+from infratest.spec.prom_checks import prometheus_findings
 from infratest.spec.replay_checks import replay_findings
 from infratest.spec.resource_sections import ProbeSpec
 from infratest.spec.scenario import Assumption, Scenario
@@ -70,7 +71,19 @@ def check_expect(
         return
     info = METRICS[metric]
     if metric not in offered:
-        if info.source == "probe" and metric.startswith("process."):
+        if metric.startswith("gpu."):
+            yield (
+                where,
+                f"{metric} needs a Prometheus probe on a GPU exporter (Triton or DCGM): "
+                "add `probe: {prometheus: /metrics}` or `{prometheus: http://HOST:PORT/metrics}`",
+            )
+        elif metric.startswith("host.") and "gpu.memory.used.peak" in offered:
+            yield (  # only a Prometheus probe offers gpu.*; it reads the exporter's host
+                where,
+                f"{metric} is this machine's, read by psutil: a prometheus probe does not "
+                "give it (check it in another assumption with `probe: host`)",
+            )
+        elif info.source == "probe" and metric.startswith("process."):
             yield (
                 where,
                 (
@@ -105,6 +118,9 @@ def _offered(assumption: Assumption, probe: ProbeSpec | None) -> list[str]:
     names = produced_by(assumption.workload, network, probed=probe is not None)
     if probe is not None and not probe.selects_process:
         names = [n for n in names if not n.startswith("process.")]
+    # a Prometheus probe reads the exporter, not this machine; only it can read GPU memory
+    unread = "host." if probe is not None and probe.prometheus is not None else "gpu."
+    names = [n for n in names if not n.startswith(unread)]
     if assumption.compare is not None and assumption.compare.predictions is not None:
         names = [*names, *sorted(PREDICTION_METRICS)]
     section = assumption.load or assumption.sweep or assumption.capacity
@@ -120,7 +136,8 @@ def _offered(assumption: Assumption, probe: ProbeSpec | None) -> list[str]:
 def _target_findings(
     target_name: str | None, a: Assumption, config: Config, base: Path
 ) -> Iterator[Finding]:
-    if a.workload not in TARGET_WORKLOADS and not (a.probe and a.probe.target):
+    probe_on_target = a.probe is not None and (a.probe.target or a.probe.on_target)
+    if a.workload not in TARGET_WORKLOADS and not probe_on_target:
         return
     if target_name is None:
         yield (*base, a.workload), "needs a target: set `target:` at the top of the scenario"
@@ -155,6 +172,8 @@ def _address_findings(a: Assumption, config: Config, base: Path) -> Iterator[Fin
         yield from _allowed(address, config, (*base, "network", a.network.kind))
     if a.s3 is not None and a.s3.target is not None:
         yield from _config_target(a.s3.target, config, (*base, "s3", "target"))
+    if a.probe is not None and a.probe.prometheus is not None and not a.probe.on_target:
+        yield from _allowed(a.probe.prometheus, config, (*base, "probe", "prometheus"))
 
 
 def _config_target(name: str, config: Config, path: Path) -> Iterator[Finding]:
@@ -264,6 +283,7 @@ def check_assumption(
     target = config.targets.get(target_name) if config and target_name else None
     probe = effective_probe(a, target)
     offered = _offered(a, probe)
+    yield from prometheus_findings(probe, [m for m in a.expect if m in offered], base)
     for metric, condition in a.expect.items():
         yield from check_expect(metric, condition, offered, a.workload, (*base, "expect"))
     if a.capacity is not None:

@@ -14,6 +14,7 @@ from infratest.spec.fields import (
     Duration,
     Section,
 )
+from infratest.spec.prom_checks import check_prometheus
 from infratest.spec.traffic import Request
 
 
@@ -134,7 +135,8 @@ def _probe_shorthand(value: Any) -> Any:
 
 
 class ProbeSpec(Section):
-    """Which process psutil watches (at most one selector); the host is always watched."""
+    """Which process psutil watches (at most one selector; the host is always watched), or
+    a Prometheus endpoint to scrape (or a Prometheus server to query) instead."""
 
     enabled: bool = True
     target: bool = False
@@ -144,10 +146,24 @@ class ProbeSpec(Section):
     cmdline: str | None = Field(default=None, description="regular expression")
     interval: Duration = Field(default=0.25, ge=0.01, le=60)
     warmup: Duration = Field(default=0.0, description="excluded from growth slopes")
+    prometheus: str | None = Field(
+        default=None,
+        pattern=r"^(https?://|/)",
+        description="exposition endpoint: a path on the target (/metrics) or a URL; "
+        "with query, a Prometheus server's URL",
+    )
+    metrics: dict[str, str] | None = Field(
+        default=None, description='series -> exposition metric, e.g. name{label="value"}'
+    )
+    query: dict[str, str] | None = Field(
+        default=None, description="series -> PromQL, read over the load window afterwards"
+    )
 
     @model_validator(mode="after")
     def _one_selector(self) -> ProbeSpec:
         chosen = [k for k in ("pid", "port", "name", "cmdline") if getattr(self, k) is not None]
+        if self.prometheus is not None or self.metrics is not None or self.query is not None:
+            check_prometheus(self, chosen)
         if len(chosen) + self.target > 1:
             raise ValueError("give at most one process selector: target, pid, port, name, cmdline")
         if self.cmdline is not None:
@@ -159,10 +175,16 @@ class ProbeSpec(Section):
 
     @property
     def selects_process(self) -> bool:
-        """Whether process.* metrics can be measured."""
+        """Whether process.* metrics can be measured (a Prometheus probe reads them from the
+        exporter, wherever the process runs)."""
         return self.target or any(
-            getattr(self, k) is not None for k in ("pid", "port", "name", "cmdline")
+            getattr(self, k) is not None for k in ("pid", "port", "name", "cmdline", "prometheus")
         )
+
+    @property
+    def on_target(self) -> bool:
+        """Whether the probe scrapes a path on the scenario's target."""
+        return self.prometheus is not None and self.prometheus.startswith("/")
 
 
 ProbeField = Annotated[

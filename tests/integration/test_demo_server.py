@@ -13,7 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from infratest.demo import VARIANT_NAMES
 from infratest.demo import model as demo_model
@@ -165,12 +167,19 @@ def test_metrics_counts_requests(demo: RunningServer) -> None:
         text = response.read().decode()
     finally:
         conn.close()
-    values = dict(line.split() for line in text.splitlines() if not line.startswith("#"))
+    values = {
+        s.name: s.value for family in text_string_to_metric_families(text) for s in family.samples
+    }
     assert response.status == 200
-    assert int(values["demo_requests_total"]) >= 2
-    assert int(values["demo_predictions_total"]) >= 1
-    assert values["demo_model_loaded"] == "1"
-    assert float(values["demo_model_load_seconds"]) >= 0
+    assert values["demo_requests_total"] >= 2
+    assert values["demo_predictions_total"] >= 1
+    assert values["demo_model_loaded"] == 1
+    assert values["demo_model_load_seconds"] >= 0
+    # the process collector's figures, which a `probe: {prometheus: /metrics}` reads
+    assert values["process_resident_memory_bytes"] == pytest.approx(
+        psutil.Process(demo.pid).memory_info().rss, rel=0.2
+    )
+    assert values["process_open_fds"] >= 3
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])

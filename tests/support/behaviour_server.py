@@ -1,4 +1,4 @@
-"""A test target whose behaviour is known in advance (stdlib only, run as a subprocess).
+"""A test target whose behaviour is known in advance (run as a subprocess).
 
 Integration tests point infratest at it and check that each measured figure matches the
 behaviour asked for on the command line: service time, error ratio, crash, hang, slow
@@ -16,7 +16,9 @@ received (``--record-bodies FILE``, a line each, in arrival order), and input va
 ``--crash-on-empty-features``: a 500 for an empty list, the bug a fuzz must find).
 
 ``GET /healthz`` always answers 200 at once and is not counted as a request; nor is
-``GET /version`` with ``--version-body TEXT``, which answers TEXT as JSON.
+``GET /version`` with ``--version-body TEXT``, which answers TEXT as JSON, nor ``GET /metrics``
+with ``--metrics``: prometheus-client's process metrics (its RSS, CPU seconds and open
+descriptors, as an exporter would report them) and a request counter.
 """
 
 from __future__ import annotations
@@ -78,6 +80,17 @@ class Behaviour:
         }
         with self.count_lock, open(self.args.record_requests, "a", encoding="utf-8") as out:
             out.write(json.dumps(line) + "\n")
+
+    def exposition(self) -> bytes:
+        """Prometheus text of this process and its request count (prometheus-client is
+        imported only with --metrics, so the server stays stdlib-only without it)."""
+        from prometheus_client import REGISTRY, generate_latest
+
+        lines = [
+            "# TYPE behaviour_requests_total counter",
+            f"behaviour_requests_total {self.count}",
+        ]
+        return generate_latest(REGISTRY) + ("\n".join(lines) + "\n").encode()
 
     def next_number(self) -> int:
         """1-based arrival number of a counted request."""
@@ -179,6 +192,9 @@ class Handler(BaseHTTPRequestHandler):
         args = self.server.behaviour.args
         if args.version_body is not None and self.path == "/version":
             self._answer(200, args.version_body.encode(), "application/json")
+            return
+        if args.metrics and self.path.split("?", 1)[0] == "/metrics":
+            self._answer(200, self.server.behaviour.exposition(), "text/plain; version=0.0.4")
             return
         if args.record_requests:
             self.server.behaviour.record_request(self.command, self.path, body, self.headers)
@@ -288,6 +304,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--log-requests", action="store_true", help="a stderr line per request with its id")
     add("--validate-features", action="store_true", help='400 unless {"features": [4 numbers]}')
     add("--crash-on-empty-features", action="store_true", help="with it: 500 on features []")
+    add("--metrics", action="store_true", help="GET /metrics: Prometheus process metrics")
     add("--answer-json", action="store_true", help='POST answers {"prediction": P}')
     add("--disagree-every", type=int, default=0, help="P differs on 1/N of bodies (hash)")
     add("--version-body", default=None, help="GET /version answers this (JSON), uncounted")
