@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from infratest.spec.text_files import read_utf8
+
 
 class InputsError(ValueError):
     """The inputs file cannot be used; the message names the file and line."""
@@ -22,12 +24,7 @@ def inputs_path(scenario_path: str, given: str) -> Path:
 
 def read_inputs(path: Path, limit: int | None = None) -> list[Any]:
     """The JSON bodies, in file order (blank lines skipped), at most `limit` of them."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputsError(f"cannot read inputs file {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise InputsError(f"inputs file {path} is not UTF-8 text") from None
+    text = read_utf8(path, "inputs file", InputsError)
     bodies: list[Any] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from infratest.spec.text_files import read_utf8
 from infratest.spec.traffic import METHODS
 
 MAX_REQUESTS: Final = 1_000_000  # a replay holds its timeline in memory: refuse larger files
@@ -102,12 +103,7 @@ def _mtime(path: Path) -> float:
 @functools.lru_cache(maxsize=8)
 def _read_cached(file: str, _mtime: float) -> RecordedTraffic:
     path = Path(file)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise TrafficFileError(f"cannot read traffic file {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise TrafficFileError(f"traffic file {path} is not UTF-8 text") from None
+    text = read_utf8(path, "traffic file", TrafficFileError)
     is_har = path.suffix.lower() == ".har"
     rows = list(_har_rows(path, text) if is_har else _jsonl_rows(path, text))
     if not rows:

@@ -6,23 +6,13 @@ from __future__ import annotations
 
 import json
 import textwrap
-from pathlib import Path
 
 import pytest
 
-SERVER = Path(__file__).parent.parent / "support" / "behaviour_server.py"
+from tests.support.assumptions import behaviour_config_text
+
 pytestmark = [pytest.mark.load, pytest.mark.usefixtures("no_leftover_processes")]
 
-CONFIG = f"""\
-targets:
-  svc:
-    url: http://127.0.0.1:{{port}}
-    launch: ["{{python}}", "{SERVER}", --port, "{{port}}", --delay, "0.005"]
-    ready: /healthz
-    ready_timeout: 20s
-allow:
-  hosts: [127.0.0.1]
-"""
 
 LOCUSTFILE = '''\
 from locust import FastHttpUser, HttpUser, constant, task
@@ -82,7 +72,7 @@ assumptions:
 
 def test_own_user_class_runs_and_is_recorded(pytester: pytest.Pytester) -> None:
     (pytester.path / "configs").mkdir()
-    (pytester.path / "configs" / "local.yaml").write_text(CONFIG)
+    (pytester.path / "configs" / "local.yaml").write_text(behaviour_config_text("--delay", "0.005"))
     folder = pytester.path / "scenarios"
     folder.mkdir()
     (folder / "own.yaml").write_text(SCENARIO)

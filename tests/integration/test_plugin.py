@@ -10,23 +10,13 @@ import subprocess
 import sys
 import textwrap
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 
-SERVER = Path(__file__).parent.parent / "support" / "behaviour_server.py"
+from tests.support.assumptions import behaviour_config_text
+
 pytestmark = [pytest.mark.load, pytest.mark.usefixtures("no_leftover_processes")]
 
-CONFIG = f"""\
-targets:
-  svc:
-    url: http://127.0.0.1:{{port}}
-    launch: ["{{python}}", "{SERVER}", --port, "{{port}}", --delay, "0.02"]
-    ready: /healthz
-    ready_timeout: 20s
-allow:
-  hosts: [127.0.0.1]
-"""
 
 SCENARIO = """\
 scenario: api
@@ -53,7 +43,7 @@ assumptions:
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
     (pytester.path / "configs").mkdir()
-    (pytester.path / "configs" / "local.yaml").write_text(CONFIG)
+    (pytester.path / "configs" / "local.yaml").write_text(behaviour_config_text("--delay", "0.02"))
     (pytester.path / "scenarios").mkdir()
     (pytester.path / "scenarios" / "api.yaml").write_text(SCENARIO)
     return pytester

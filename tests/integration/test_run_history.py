@@ -4,26 +4,15 @@ slower, then `infratest history` shows both and `--regressions` names the latenc
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 
 import pytest
 
 from infratest.cli import main
 from infratest.state import InfratestState
+from tests.support.assumptions import behaviour_config_text
 
-SERVER = Path(__file__).parent.parent / "support" / "behaviour_server.py"
 pytestmark = [pytest.mark.load, pytest.mark.usefixtures("no_leftover_processes")]
 
-CONFIG = f"""\
-targets:
-  svc:
-    url: http://127.0.0.1:{{port}}
-    launch: ["{{python}}", "{SERVER}", --port, "{{port}}", --delay, "{{delay}}"]
-    ready: /healthz
-    ready_timeout: 20s
-allow:
-  hosts: [127.0.0.1]
-"""
 
 SCENARIO = """\
 scenario: api
@@ -37,7 +26,7 @@ assumptions:
 
 
 def _run(project: pytest.Pytester, delay: str, *options: str) -> pytest.RunResult:
-    (project.path / "configs" / "local.yaml").write_text(CONFIG.replace("{delay}", delay))
+    (project.path / "configs" / "local.yaml").write_text(behaviour_config_text("--delay", delay))
     return project.runpytest("scenarios/", "--infratest-history=hist/runs.sqlite", *options)
 
 

@@ -57,6 +57,13 @@ def _managed(flags: Sequence[str]) -> dict[str, Any]:
     }
 
 
+def behaviour_config_text(*flags: str) -> str:
+    """The text of a config whose one managed target `svc` is a behaviour server with these
+    flags (JSON, which is YAML), for runs that read the config from a file themselves."""
+    document = {"targets": {"svc": _managed(flags)}, "allow": {"hosts": ["127.0.0.1"]}}
+    return json.dumps(document, indent=2)
+
+
 def pair_config(
     folder: Path,
     baseline: Sequence[str],
