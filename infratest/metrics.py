@@ -63,7 +63,9 @@ _PROBE = [
     ("process.cpu.peak", D.CORES, "peak CPU of the probed process tree (cores)"),
     ("process.threads.peak", D.COUNT, "most threads"),
     ("process.fds.peak", D.COUNT, "most open file descriptors"),
-    ("gpu.memory.used.peak", D.BYTES, "largest GPU memory in use (a Prometheus probe)"),
+    ("gpu.memory.used.peak", D.BYTES, "largest GPU memory in use, summed over the GPUs"),
+    ("gpu.utilization.mean", D.RATIO, "mean GPU utilisation, averaged over the GPUs (gpu probe)"),
+    ("gpu.power.mean", D.POWER, "mean power draw, summed over the GPUs (gpu probe)"),
     ("host.memory.available.min", D.BYTES, "lowest available memory of the host"),
     ("host.cpu.mean", D.RATIO, "mean CPU use of the whole host (0..100%)"),
 ]

@@ -1,6 +1,6 @@
 """Probes beside a workload: start a psutil sampler on the selected process (or only the
-host), or a Prometheus scrape or query, before the workload, and turn what it saw into
-process.*, host.* and gpu.* metrics after."""
+host), a Prometheus scrape or query, or an NVML sampler of this machine's GPUs, before the
+workload, and turn what it saw into process.*, host.* and gpu.* metrics after."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import numpy as np
 from infratest.hosts import check_allowed
 from infratest.measurements import MeasurementError, Measurements
 from infratest.probes import ProbeSampler, ProbeSeries, probe_measurements, resolve_process
+from infratest.probes.gpu_metrics import GpuSeries, gpu_measurements
+from infratest.probes.gpu_sampler import GpuSampler
 from infratest.probes.prom_query import QuerySampler
 from infratest.probes.prom_scrape import ScrapeSampler
 from infratest.spec.prom_checks import scrape_plan
@@ -25,7 +27,7 @@ from infratest.targets import Target
 class Observation:
     """A running probe and the wall-clock moment it started (to align it with the load)."""
 
-    sampler: ProbeSampler | ScrapeSampler | QuerySampler
+    sampler: ProbeSampler | ScrapeSampler | QuerySampler | GpuSampler
     started_epoch: float
 
     def abandon(self) -> None:
@@ -43,6 +45,12 @@ class Observation:
         probe = assumption.probe
         start, end = self._load_window(found)
         warmup = max(probe.warmup if probe else 0.0, start)
+        if isinstance(series, GpuSeries):
+            measured = gpu_measurements(
+                series.until(end) if end is not None else series, confidence, warmup
+            )
+            measured.series["gpu"] = {**series.to_json(), "started_at": self.started_epoch}
+            return measured
         throughput = found.values.get("throughput")
         window = series.until(end) if end is not None else series
         measured = probe_measurements(window, confidence, warmup, throughput)
@@ -98,6 +106,9 @@ def start_observation(
         return None
     if probe.prometheus is not None:
         return _start_prometheus(assumption, probe, target, allow_hosts)
+    if probe.gpu is not None:
+        started = time.time()
+        return Observation(GpuSampler(probe.gpu, probe.interval).start(), started)
     target_pid = target.process.pid if target is not None and target.process else None
     process = resolve_process(probe, target_pid)
     sampler = ProbeSampler(process, probe.interval)

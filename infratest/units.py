@@ -24,6 +24,7 @@ class Dimension(StrEnum):
     RATIO = "ratio"
     COUNT = "count"
     CORES = "cpu"
+    POWER = "power"  # watts
     NUMBER = "number"  # a bare number: fits ratio, count and cpu
 
 
@@ -53,6 +54,7 @@ SIZE_UNITS: dict[str, float] = {
     "GiB": 2.0**30,
     "TiB": 2.0**40,
 }
+POWER_UNITS: dict[str, float] = {"mW": 1e-3, "W": 1.0, "kW": 1e3}
 
 SI_UNIT: dict[Dimension, str] = {
     Dimension.DURATION: "s",
@@ -62,6 +64,7 @@ SI_UNIT: dict[Dimension, str] = {
     Dimension.RATIO: "ratio",
     Dimension.COUNT: "count",
     Dimension.CORES: "cores",
+    Dimension.POWER: "W",
     Dimension.NUMBER: "",
 }
 
@@ -73,6 +76,7 @@ EXAMPLES: dict[Dimension, str] = {
     Dimension.RATIO: '"1%"',
     Dimension.COUNT: '"100"',
     Dimension.CORES: '"150%" (1.5 cores)',
+    Dimension.POWER: '"250W"',
     Dimension.NUMBER: '"0.7"',
 }
 
@@ -142,6 +146,7 @@ NOUNS: dict[Dimension, str] = {
     Dimension.RATIO: "a ratio",
     Dimension.COUNT: "a count",
     Dimension.CORES: "a CPU amount",
+    Dimension.POWER: "a power",
     Dimension.NUMBER: "a number",
 }
 
@@ -162,7 +167,8 @@ def _unit_hint(unit: str, table: dict[str, float]) -> str:
 
 KNOWN_UNITS = (
     "durations us ms s min (or m) h; sizes B KB MB GB TB KiB MiB GiB TiB; "
-    "rates like 50/s or 300/min; byte rates like 100MB/s; ratios as % or a bare number"
+    "rates like 50/s or 300/min; byte rates like 100MB/s; power mW W kW; "
+    "ratios as % or a bare number"
 )
 
 
@@ -181,7 +187,9 @@ def _with_unit(number: float, unit: str, per: str | None, text: str) -> Quantity
             return Quantity(number * SIZE_UNITS[unit], Dimension.BYTES, text)
         rate = number * SIZE_UNITS[unit] / _per_time(per, text)
         return Quantity(rate, Dimension.BYTE_RATE, text)
-    table = {**TIME_UNITS, **SIZE_UNITS}
+    if unit in POWER_UNITS and per is None:
+        return Quantity(number * POWER_UNITS[unit], Dimension.POWER, text)
+    table = {**TIME_UNITS, **SIZE_UNITS, **POWER_UNITS}
     raise QuantityError(
         f'unknown unit "{unit}" in "{text}"{_unit_hint(unit, table)}; known units: {KNOWN_UNITS}'
     )
@@ -299,6 +307,7 @@ def format_change(value: float, condition_change: str, dimension: Dimension) -> 
 
 _DURATION_STEPS = (("h", 3600.0), ("min", 60.0), ("s", 1.0), ("ms", 1e-3), ("us", 1e-6))
 _SIZE_STEPS = (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3), ("B", 1.0))
+_POWER_STEPS = (("kW", 1e3), ("W", 1.0), ("mW", 1e-3))
 
 
 def _number(value: float, digits: int) -> str:
@@ -333,6 +342,8 @@ def format_quantity(value: float, dimension: Dimension, digits: int = 3) -> str:
         return f"{_scaled(value, _SIZE_STEPS, digits)}/s"
     if dimension == Dimension.RATE:
         return f"{_number(value, digits)}/s"
+    if dimension == Dimension.POWER:
+        return _scaled(value, _POWER_STEPS, digits)
     if dimension == Dimension.RATIO:
         return f"{_number(value * 100.0, digits)}%"
     if dimension == Dimension.CORES:

@@ -3,7 +3,9 @@
 The listener opens at once but the model loads in the background after ``load_delay``
 (standing in for fetching a large artifact), so readiness and cold start are observable:
 ``/healthz`` and ``/predict`` answer 503 until the model is in memory. ``/version`` names
-the model variant (see :mod:`infratest.demo.variant`) at any time.
+the model variant (see :mod:`infratest.demo.variant`) at any time. ``/v1/chat/completions``
+and ``/v1/completions`` answer like OpenAI's API from a small character model (see
+:mod:`infratest.demo.chat_http`).
 """
 
 from __future__ import annotations
@@ -21,13 +23,27 @@ from urllib.parse import urlsplit
 import numpy as np
 from prometheus_client import REGISTRY, generate_latest
 
+from infratest.demo.chat_api import MODEL_NAME, ChatRequestError, parse_generation
+from infratest.demo.chat_http import answer
+from infratest.demo.chat_model import DEFAULT_CHAT_MODEL, CharModel, load_chat_model
 from infratest.demo.model import DEFAULT_WEIGHTS, Model, load
 from infratest.demo.payload import PayloadError, parse_request, render_prediction
 from infratest.demo.variant import DEFAULT_VARIANT, Variant, apply, get
 
 MAX_BODY_BYTES = 1 << 20
 DRAIN_LIMIT_BYTES = 16 << 20  # larger unwanted bodies are not read; the connection closes
-ROUTES = {"/healthz": "GET", "/metrics": "GET", "/predict": "POST", "/version": "GET"}
+ROUTES = {
+    "/healthz": "GET",
+    "/metrics": "GET",
+    "/predict": "POST",
+    "/version": "GET",
+    "/v1/models": "GET",
+    "/v1/chat/completions": "POST",
+    "/v1/completions": "POST",
+}
+GENERATION_KINDS = {"/v1/chat/completions": "chat", "/v1/completions": "text"}
+DEFAULT_TOKEN_DELAY_S = 0.003
+MODEL_ENTRY = {"id": MODEL_NAME, "object": "model", "created": 0, "owned_by": "infratest"}
 
 
 @dataclass
@@ -37,18 +53,22 @@ class DemoState:
     serialize_inference: bool = True
     variant: Variant = field(default_factory=lambda: get(DEFAULT_VARIANT))
     model: Model | None = None
+    chat_model: CharModel | None = None
+    token_delay: float = DEFAULT_TOKEN_DELAY_S
     load_error: str | None = None
     load_seconds: float | None = None
     requests: int = 0
     predictions: int = 0
+    generated_tokens: int = 0
     started: float = field(default_factory=time.monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock)
     inference_lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def count(self, requests: int = 0, predictions: int = 0) -> None:
+    def count(self, requests: int = 0, predictions: int = 0, tokens: int = 0) -> None:
         with self.lock:
             self.requests += requests
             self.predictions += predictions
+            self.generated_tokens += tokens
 
     def predict(self, model: Model, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One inference; serialised unless ``--threads``, like a single model worker."""
@@ -58,20 +78,26 @@ class DemoState:
             return model.predict(batch)
 
 
-def load_in_background(state: DemoState, weights: Path, delay: float) -> threading.Thread:
-    """Load the model off the serving thread so the port answers (503) while it loads."""
+def load_in_background(
+    state: DemoState, weights: Path, delay: float, chat_weights: Path = DEFAULT_CHAT_MODEL
+) -> threading.Thread:
+    """Load the models off the serving thread so the port answers (503) while they load."""
 
     def run() -> None:
         began = time.monotonic()
         time.sleep(delay)  # the simulated artifact download: the behaviour, not a wait
+        path = weights
         try:
             model = apply(load(weights), state.variant)
+            path = chat_weights
+            chat_model = load_chat_model(chat_weights)
         except (OSError, ValueError, KeyError) as exc:
-            state.load_error = f"cannot load {weights}: {exc}"
+            state.load_error = f"cannot load {path}: {exc}"
             print(f"demo: {state.load_error}", file=sys.stderr, flush=True)
             return
         state.load_seconds = time.monotonic() - began
-        state.model = model
+        state.chat_model = chat_model
+        state.model = model  # last: /healthz says ok once both are in
 
     thread = threading.Thread(target=run, name="model-loader", daemon=True)
     thread.start()
@@ -128,6 +154,8 @@ class DemoHandler(BaseHTTPRequestHandler):
             self._route(path)
         except HttpError as exc:
             self._send_json(exc.status, {"error": exc.message}, close=exc.close)
+        except ChatRequestError as exc:
+            self._send_json(exc.status, exc.body())
         except PayloadError as exc:
             self._send_json(400, {"error": str(exc)})
         except OSError:  # the client vanished or stalled mid-body: nobody to answer
@@ -145,6 +173,10 @@ class DemoHandler(BaseHTTPRequestHandler):
             raise HttpError(405, f"{path} accepts {method} only", close=close)
         if path == "/predict":
             self._predict()
+        elif path in GENERATION_KINDS:
+            self._generate(GENERATION_KINDS[path])
+        elif path == "/v1/models":
+            self._send_json(200, {"object": "list", "data": [MODEL_ENTRY]})
         elif path == "/healthz":
             self._healthz()
         elif path == "/version":
@@ -176,6 +208,16 @@ class DemoHandler(BaseHTTPRequestHandler):
             time.sleep(state.variant.extra_service_s)  # the slower candidate; not under the lock
         state.count(predictions=len(labels))
         self._send_json(200, render_prediction(labels, probabilities, is_batch))
+
+    def _generate(self, kind: str) -> None:
+        body = self._read_body()
+        state = self.server.state
+        model = state.chat_model
+        if model is None or state.model is None:
+            message = state.load_error or "model is loading"
+            raise ChatRequestError(message, None, status=503)
+        generation = parse_generation(body, kind)
+        state.count(tokens=answer(self, model, generation, state.token_delay))
 
     def _content_length(self) -> int | None:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -256,6 +298,10 @@ def render_metrics(state: DemoState) -> str:
         "# HELP demo_predictions_total Feature rows scored.",
         "# TYPE demo_predictions_total counter",
         f"demo_predictions_total {state.predictions}",
+        "# HELP demo_generated_tokens_total Tokens generated by /v1/chat/completions and "
+        "/v1/completions.",
+        "# TYPE demo_generated_tokens_total counter",
+        f"demo_generated_tokens_total {state.generated_tokens}",
         "# HELP demo_model_loaded 1 once the model is in memory.",
         "# TYPE demo_model_loaded gauge",
         f"demo_model_loaded {int(loaded)}",
@@ -289,9 +335,12 @@ def serve(
     threads: bool = False,
     access_log: bool = False,
     variant: str = DEFAULT_VARIANT,
+    token_delay: float = DEFAULT_TOKEN_DELAY_S,
 ) -> int:
     """Run until SIGTERM/SIGINT; returns the process exit code."""
-    state = DemoState(serialize_inference=not threads, variant=get(variant))
+    state = DemoState(
+        serialize_inference=not threads, variant=get(variant), token_delay=token_delay
+    )
     server = DemoServer((host, port), state, access_log)
     stop_on_signals(server)
     load_in_background(state, weights, load_delay)

@@ -42,6 +42,8 @@ TARGET_WORKLOADS = (*SHARED_TARGET_WORKLOADS, "cold_start")
 LOAD_METRICS = tuple(m for m in produced_by("load") if m not in OPEN_MODEL_METRICS)
 # Ratio metrics that are not a share of a whole: superlinear scaling is rare but real.
 UNBOUNDED_RATIOS = ("scaling.efficiency",)
+# gpu.* metrics only NVML gives (a Prometheus probe reads GPU memory only).
+GPU_PROBE_ONLY = ("gpu.power.mean", "gpu.utilization.mean")
 
 
 def effective_probe(assumption: Assumption, target: TargetConfig | None) -> ProbeSpec | None:
@@ -72,10 +74,12 @@ def check_expect(
     info = METRICS[metric]
     if metric not in offered:
         if metric.startswith("gpu."):
+            yield where, _gpu_hint(metric, offered)
+        elif metric.startswith(("host.", "process.")) and GPU_PROBE_ONLY[0] in offered:
             yield (
                 where,
-                f"{metric} needs a Prometheus probe on a GPU exporter (Triton or DCGM): "
-                "add `probe: {prometheus: /metrics}` or `{prometheus: http://HOST:PORT/metrics}`",
+                f"{metric} is not read by a gpu probe (NVML gives gpu.* only): check it in "
+                "another assumption with its own probe",
             )
         elif metric.startswith("host.") and "gpu.memory.used.peak" in offered:
             yield (  # only a Prometheus probe offers gpu.*; it reads the exporter's host
@@ -107,6 +111,20 @@ def check_expect(
         yield where, f'{metric} is a share between 0 and 100%, got "{given}"'
 
 
+def _gpu_hint(metric: str, offered: list[str]) -> str:
+    """Why a gpu.* metric is not offered, and the probe that would give it."""
+    local = "`probe: {gpu: all}` (or `{gpu: 0}`: this machine's GPUs through NVML)"
+    if metric in GPU_PROBE_ONLY:
+        prometheus = "gpu.memory.used.peak" in offered  # the only gpu.* metric it reads
+        extra = "; a Prometheus probe reads only gpu.memory.used.peak" if prometheus else ""
+        return f"{metric} needs a gpu probe: add {local}{extra}"
+    return (
+        f"{metric} needs a GPU probe: add {local}, or a Prometheus probe on a GPU exporter "
+        "(Triton or DCGM): `probe: {prometheus: /metrics}` or "
+        "`{prometheus: http://HOST:PORT/metrics}`"
+    )
+
+
 def is_share(metric: str) -> bool:
     """Whether a metric's values are a share of a whole (0..100%), such as errors.rate or
     host.cpu.mean, so a bound outside that range is a mistake."""
@@ -118,9 +136,7 @@ def _offered(assumption: Assumption, probe: ProbeSpec | None) -> list[str]:
     names = produced_by(assumption.workload, network, probed=probe is not None)
     if probe is not None and not probe.selects_process:
         names = [n for n in names if not n.startswith("process.")]
-    # a Prometheus probe reads the exporter, not this machine; only it can read GPU memory
-    unread = "host." if probe is not None and probe.prometheus is not None else "gpu."
-    names = [n for n in names if not n.startswith(unread)]
+    names = [n for n in names if _probe_reads(probe, n)]
     if assumption.compare is not None and assumption.compare.predictions is not None:
         names = [*names, *sorted(PREDICTION_METRICS)]
     section = assumption.load or assumption.sweep or assumption.capacity
@@ -131,6 +147,19 @@ def _offered(assumption: Assumption, probe: ProbeSpec | None) -> list[str]:
         by_rate = section is not None and section.rate is not None
         names = [n for n in names if n not in (USER_STEP_METRICS if by_rate else RATE_STEP_METRICS)]
     return names
+
+
+def _probe_reads(probe: ProbeSpec | None, metric: str) -> bool:
+    """Whether a probe-made metric comes out of this probe: psutil reads this machine's host
+    and processes, a Prometheus probe an exporter's process and GPU memory, a gpu probe only
+    this machine's GPUs."""
+    if probe is None or not metric.startswith(("host.", "process.", "gpu.")):
+        return True
+    if probe.reads_gpus:
+        return metric.startswith("gpu.")
+    if probe.prometheus is not None:
+        return not metric.startswith("host.") and metric not in GPU_PROBE_ONLY
+    return not metric.startswith("gpu.")
 
 
 def _target_findings(

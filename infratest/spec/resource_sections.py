@@ -7,7 +7,7 @@ import re
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from infratest.spec.fields import (
     Bytes,
@@ -136,7 +136,8 @@ def _probe_shorthand(value: Any) -> Any:
 
 class ProbeSpec(Section):
     """Which process psutil watches (at most one selector; the host is always watched), or
-    a Prometheus endpoint to scrape (or a Prometheus server to query) instead."""
+    a Prometheus endpoint to scrape (or a Prometheus server to query), or this machine's
+    GPUs through NVML, instead."""
 
     enabled: bool = True
     target: bool = False
@@ -158,10 +159,25 @@ class ProbeSpec(Section):
     query: dict[str, str] | None = Field(
         default=None, description="series -> PromQL, read over the load window afterwards"
     )
+    gpu: Literal["all"] | Annotated[int, Field(ge=0, le=255)] | None = Field(
+        default=None,
+        description="this machine's NVIDIA GPUs through NVML: all, or one device index",
+    )
+
+    @field_validator("gpu", mode="before")
+    @classmethod
+    def _gpu_choice(cls, value: Any) -> Any:
+        if value is None or value == "all":
+            return value
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 255:
+            raise ValueError(f"expected all or a GPU index (0, 1, ...), got {value!r}")
+        return value
 
     @model_validator(mode="after")
     def _one_selector(self) -> ProbeSpec:
         chosen = [k for k in ("pid", "port", "name", "cmdline") if getattr(self, k) is not None]
+        if self.gpu is not None:
+            _check_gpu(self, chosen)
         if self.prometheus is not None or self.metrics is not None or self.query is not None:
             check_prometheus(self, chosen)
         if len(chosen) + self.target > 1:
@@ -182,9 +198,25 @@ class ProbeSpec(Section):
         )
 
     @property
+    def reads_gpus(self) -> bool:
+        """Whether this is a GPU probe (NVML on this machine: gpu.* only)."""
+        return self.gpu is not None
+
+    @property
     def on_target(self) -> bool:
         """Whether the probe scrapes a path on the scenario's target."""
         return self.prometheus is not None and self.prometheus.startswith("/")
+
+
+def _check_gpu(spec: ProbeSpec, selectors: list[str]) -> None:
+    """A GPU probe reads NVML only: no process, no Prometheus beside it."""
+    others = [*selectors, *(["target"] if spec.target else [])]
+    others += [k for k in ("prometheus", "metrics", "query") if getattr(spec, k) is not None]
+    if others:
+        raise ValueError(
+            f"gpu reads this machine's GPUs through NVML: give no {', '.join(others)} beside "
+            "it (probe the process or the exporter in another assumption)"
+        )
 
 
 ProbeField = Annotated[
