@@ -13,6 +13,8 @@ from typing import Any
 
 DONE = "[DONE]"
 SHOWN_LINE_CHARS = 120
+# Failure kinds of an answer that did arrive (headers and all) but is not a whole answer.
+ANSWER_KINDS = ("stream ended early", "bad stream", "stream error", "bad answer")
 CHARS_PER_TOKEN_ESTIMATE = 4  # a non-streamed answer without `usage`: tokens by length
 
 
