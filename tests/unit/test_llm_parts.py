@@ -5,6 +5,8 @@ child's recorder through the wire into the parent's record."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -177,3 +179,12 @@ def test_a_load_that_is_not_llm_has_no_llm_figures() -> None:
     record.llm_load = "whole"
     names = load_intervals(record, Reading(0.95))
     assert "llm.e2e.p95" in names and "llm.ttft.p50" not in names
+
+
+def test_the_parent_side_of_an_llm_load_imports_no_locust() -> None:
+    code = (
+        "import sys, infratest.workloads.llm, infratest.execution\n"
+        "bad = [m for m in sys.modules if m.startswith('locust') or m.endswith('llm_client')]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
