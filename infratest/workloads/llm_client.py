@@ -102,9 +102,11 @@ class LlmSender:
         except StreamError:
             _abandon(raw)
             raise
-        except Exception as exc:  # a reset or cut connection mid-stream
+        except Exception as exc:  # a reset or cut connection mid-stream, or a silent one
             _abandon(raw)
-            raise StreamError("stream ended early", f"{type(exc).__name__}: {exc}") from None
+            timed_out = isinstance(exc, TimeoutError) or "timed out" in str(exc).lower()
+            key = "timeout" if timed_out else "stream ended early"
+            raise StreamError(key, f"{type(exc).__name__}: {exc}") from None
         tally.check_complete()
         return self._sample(tally, time.time() - origin)
 
