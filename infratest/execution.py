@@ -91,6 +91,12 @@ def _replay(ctx: WorkloadContext) -> Measurements:
     return run_replay_workload(ctx)
 
 
+def _llm(ctx: WorkloadContext) -> Measurements:
+    from infratest.workloads.llm import run_llm_workload
+
+    return run_llm_workload(ctx)
+
+
 def _fuzz(ctx: WorkloadContext) -> Measurements:
     from infratest.workloads.fuzz import run_fuzz_workload
 
@@ -101,6 +107,7 @@ def _fuzz(ctx: WorkloadContext) -> Measurements:
 WORKLOADS: dict[str, Workload] = {
     "load": _load,
     "replay": _replay,
+    "llm": _llm,
     "observe": _observe,
     "cold_start": _cold_start,
     "disk": _disk,

@@ -10,6 +10,7 @@ from infratest.units import Dimension
 WORKLOADS = (
     "load",
     "replay",
+    "llm",
     "observe",
     "sweep",
     "capacity",
@@ -20,7 +21,7 @@ WORKLOADS = (
     "fuzz",
 )
 # Workloads that are a load run (the same recorder, metrics and verdicts), whatever they send.
-LOAD_LIKE = ("load", "replay")
+LOAD_LIKE = ("load", "replay", "llm")
 
 D = Dimension
 
@@ -55,6 +56,22 @@ _LOAD = [
 ]
 # Metrics only an open-model (`rate`) load produces.
 OPEN_MODEL_METRICS = frozenset({"arrival.lag.p50", "arrival.lag.p99", "arrival.lag.max"})
+_LLM = [
+    *(
+        (f"llm.ttft.{p}", D.DURATION, f"{p} time from send to the first content token")
+        for p in ("p50", "p95", "p99")
+    ),
+    *(
+        (f"llm.itl.{p}", D.DURATION, f"{p} gap between content chunks after the first")
+        for p in ("p50", "p95", "p99")
+    ),
+    *(
+        (f"llm.e2e.{p}", D.DURATION, f"{p} time from send to the answer's end (= latency.{p})")
+        for p in ("p50", "p95", "p99")
+    ),
+    ("llm.output_tokens.rate", D.RATE, "tokens generated per second (usage, else chunks)"),
+    ("llm.goodput", D.RATE, "answered requests per second meeting every slo: condition"),
+]
 _PROBE = [
     ("process.rss.peak", D.BYTES, "largest resident memory of the probed process tree"),
     ("process.rss.growth", D.BYTE_RATE, "memory growth over the steady window (slope)"),
@@ -125,6 +142,7 @@ def _catalogue() -> dict[str, Metric]:
     table: dict[str, Metric] = {}
     groups = [
         ("load", _LOAD),
+        ("llm", _LLM),
         ("probe", _PROBE),
         ("compare", _COMPARE),
         ("sweep", _SWEEP),

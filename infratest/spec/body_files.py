@@ -39,6 +39,8 @@ def _section_resolved(assumption: Assumption, folder: Path) -> Assumption:
         update[name] = _absolute(section, (), folder).model_copy(update={"requests": requests})
     if assumption.replay is not None:
         update["replay"] = _absolute(assumption.replay, ("file",), folder)
+    if assumption.llm is not None:
+        update["llm"] = _absolute(assumption.llm, ("prompts",), folder)
     if assumption.fuzz is not None:
         update["fuzz"] = _absolute(assumption.fuzz, ("json_schema",), folder)
     return assumption.model_copy(update=update) if update else assumption

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 from infratest.hosts import HostNotAllowed, check_allowed
 from infratest.metrics import (
+    LOAD_LIKE,
     METRICS,
     OPEN_MODEL_METRICS,
     PREDICTION_METRICS,
@@ -25,6 +26,7 @@ from infratest.spec.compare_checks import (
 )
 from infratest.spec.config import Config, Limits, TargetConfig
 from infratest.spec.errors import suggest
+from infratest.spec.llm_checks import llm_findings
 from infratest.spec.problems import Path
 from infratest.spec.prom_checks import prometheus_findings
 from infratest.spec.replay_checks import replay_findings
@@ -37,7 +39,7 @@ Finding = tuple[Path, str]
 
 # Workloads that send traffic to the scenario's shared target instance; cold starts also need
 # the target, but launch fresh instances of their own.
-SHARED_TARGET_WORKLOADS = ("load", "replay", "sweep", "capacity", "fuzz")
+SHARED_TARGET_WORKLOADS = ("load", "replay", "llm", "sweep", "capacity", "fuzz")
 TARGET_WORKLOADS = (*SHARED_TARGET_WORKLOADS, "cold_start")
 LOAD_METRICS = tuple(m for m in produced_by("load") if m not in OPEN_MODEL_METRICS)
 # Ratio metrics that are not a share of a whole: superlinear scaling is rare but real.
@@ -54,7 +56,7 @@ def effective_probe(assumption: Assumption, target: TargetConfig | None) -> Prob
     if assumption.workload == "cold_start":
         return None
     managed = target is not None and target.managed
-    if managed and assumption.workload in ("load", "replay", "sweep", "capacity", "observe"):
+    if managed and assumption.workload in (*LOAD_LIKE, "sweep", "capacity", "observe"):
         return ProbeSpec(target=True)
     return ProbeSpec()
 
@@ -140,7 +142,8 @@ def _offered(assumption: Assumption, probe: ProbeSpec | None) -> list[str]:
     if assumption.compare is not None and assumption.compare.predictions is not None:
         names = [*names, *sorted(PREDICTION_METRICS)]
     section = assumption.load or assumption.sweep or assumption.capacity
-    open_model = assumption.replay is not None or (section is not None and section.rate)
+    rated = section or assumption.llm
+    open_model = assumption.replay is not None or (rated is not None and bool(rated.rate))
     if not open_model:  # closed model: no schedule
         names = [n for n in names if n not in OPEN_MODEL_METRICS]
     if assumption.sweep is not None or assumption.capacity is not None:
@@ -247,6 +250,12 @@ def _limit_findings(a: Assumption, config: Config, base: Path) -> Iterator[Findi
         top = a.capacity.rate.max if a.capacity.rate else None
         path = (*base, "capacity")
         yield from _open_model_findings(top, a.capacity.max_in_flight, limits, source, path)
+    if a.llm:
+        if a.llm.users is not None:
+            users.append((("llm", "users"), a.llm.users))
+        durations.append((("llm", "duration"), a.llm.duration))
+        path = (*base, "llm")
+        yield from _open_model_findings(a.llm.rate, a.llm.max_in_flight, limits, source, path)
     if a.observe:
         durations.append((("observe", "duration"), a.observe.duration))
     for path, count in users:
@@ -290,11 +299,12 @@ def _traffic_findings(a: Assumption, base: Path) -> Iterator[Finding]:
             ),
         )
     yield from user_class_findings(a, base)
-    if section is None and a.replay is None and "latency_of" in a.model_fields_set:
+    if section is None and a.workload not in LOAD_LIKE and "latency_of" in a.model_fields_set:
         yield (
             (*base, "latency_of"),
             (
-                f"latency_of applies to load, replay, sweep and capacity (their latency figures); "
+                f"latency_of applies to load, replay, llm, sweep and capacity (their latency "
+                f"figures); "
                 f"a {a.workload} workload has none"
             ),
         )
@@ -327,6 +337,8 @@ def check_assumption(
     yield from body_file_findings(a, scenario_path, base)
     if a.replay is not None:
         yield from replay_findings(a.replay, scenario_path, config, base)
+    if a.llm is not None:
+        yield from llm_findings(a.llm, a.expect, scenario_path, base)
     if config is not None and a.compare is not None and a.compare.candidate in config.targets:
         yield from _config_target(a.compare.candidate, config, (*base, "compare", "candidate"))
     if config is not None:

@@ -15,7 +15,7 @@ from infratest.spec.yamlio import MarkedDict, MarkedList, new_dict, new_list
 TRAFFIC_KEYS = ("requests", "headers", "wait", "timeout", "user_class")
 _FILLS = {"sweep": TRAFFIC_KEYS, "capacity": TRAFFIC_KEYS, "cold_start": ("requests",)}
 # The workloads with latency figures: the only ones `defaults.latency_of` applies to.
-LATENCY_WORKLOADS = ("load", "replay", "sweep", "capacity")
+LATENCY_WORKLOADS = ("load", "replay", "llm", "sweep", "capacity")
 
 
 def _put(target: MarkedDict, source: MarkedDict, key: Any, value: Any) -> None:

@@ -18,6 +18,7 @@ from infratest.spec.fields import (
     Section,
 )
 from infratest.spec.fuzz_section import FuzzSpec
+from infratest.spec.llm_section import LlmSpec
 from infratest.spec.load_sections import CapacitySpec, LoadSpec, SweepSpec
 from infratest.spec.replay_section import ReplaySpec
 from infratest.spec.resource_sections import (
@@ -42,6 +43,9 @@ class Assumption(Section):
     load: LoadSpec | None = None
     replay: ReplaySpec | None = Field(
         default=None, description="send a recorded traffic file at its recorded times"
+    )
+    llm: LlmSpec | None = Field(
+        default=None, description="load an OpenAI-compatible server, timing each token"
     )
     observe: ObserveSpec | None = None
     sweep: SweepSpec | None = None

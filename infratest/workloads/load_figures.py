@@ -36,6 +36,27 @@ LOAD_METRICS = (
     "requests",
     "requests.rate",
 )
+# An llm load's own figures (TTFT and ITL over successful answers; e2e is the load's latency).
+LLM_PERCENTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
+LLM_METRICS = (
+    *(f"llm.{kind}.{p}" for kind in ("ttft", "itl", "e2e") for p in LLM_PERCENTILES),
+    "llm.output_tokens.rate",
+    "llm.goodput",
+)
+STREAM_ONLY_METRICS = tuple(m for m in LLM_METRICS if m.startswith(("llm.ttft.", "llm.itl.")))
+
+
+def llm_metrics(kind: str | None) -> tuple[str, ...]:
+    """An llm load's own metrics: none for another load, no TTFT or ITL unless streamed."""
+    if kind is None:
+        return ()
+    return (
+        LLM_METRICS
+        if kind == "stream"
+        else tuple(m for m in LLM_METRICS if m not in STREAM_ONLY_METRICS)
+    )
+
+
 # Open model only: how late the arrival scheduler sent what it had a slot for.
 ARRIVAL_LAG_METRICS = ("arrival.lag.p50", "arrival.lag.p99", "arrival.lag.max")
 NO_CENSORING = Censored(np.empty(0, dtype=np.int64), np.empty(0), math.inf)
@@ -136,6 +157,24 @@ def _requests_rate(record: LoadRecord, how: Reading) -> Interval:
     return rate_over_windows(ok + failed, how.confidence)
 
 
+def _llm_percentile(extra: str, q: float) -> Figure:
+    def figure(record: LoadRecord, how: Reading) -> Interval:
+        windows = record.llm.latencies(extra)
+        return windows.quantile(q, how.confidence, NO_CENSORING, how.cautious)
+
+    return figure
+
+
+def _llm_rate(count: str) -> Figure:
+    """A per-window count (tokens, answers meeting the SLO) per second, by start second."""
+
+    def figure(record: LoadRecord, how: Reading) -> Interval:
+        per = record.llm.per_window(count, record.complete_windows)
+        return rate_over_windows(per, how.confidence)
+
+    return figure
+
+
 def _lag(read: Callable[[LoadRecord], float | None]) -> Figure:
     def figure(record: LoadRecord, how: Reading) -> Interval:
         value = read(record)
@@ -154,6 +193,11 @@ FIGURES: dict[str, Figure] = {
     "errors.count": _errors_count,
     "requests": _requests,
     "requests.rate": _requests_rate,
+    **{f"llm.ttft.{n}": _llm_percentile("llm.ttft", q) for n, q in LLM_PERCENTILES.items()},
+    **{f"llm.itl.{n}": _llm_percentile("llm.itl", q) for n, q in LLM_PERCENTILES.items()},
+    **{f"llm.e2e.{n}": _percentile(q) for n, q in LLM_PERCENTILES.items()},
+    "llm.output_tokens.rate": _llm_rate("llm.tokens"),
+    "llm.goodput": _llm_rate("llm.good"),
     "arrival.lag.p50": _lag(lambda r: r.arrivals.lag_quantile(0.50)),
     "arrival.lag.p99": _lag(lambda r: r.arrivals.lag_quantile(0.99)),
     "arrival.lag.max": _lag(lambda r: r.arrivals.lag_max()),
@@ -166,5 +210,6 @@ def load_intervals(
     """The named load metrics (all of them by default; the arrival lags in rate mode) as they
     stand in `record`."""
     every = LOAD_METRICS + (ARRIVAL_LAG_METRICS if record.schedule is not None else ())
+    every += llm_metrics(record.llm_load)
     names = every if metrics is None else [m for m in metrics if m in FIGURES]
     return {name: FIGURES[name](record, how) for name in names}

@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import Any, Final
 
 from infratest.workloads.arrivals import ARRIVAL_KINDS, ArrivalSchedule
+from infratest.workloads.llm_plan import LlmPlan
 from infratest.workloads.replay_timeline import RecordedSchedule, ReplayTimeline
 from infratest.workloads.rounds import RoundLayout
 
@@ -146,6 +147,8 @@ class LoadPlan:
     compare_rounds: int = 0
     # replay: the recorded requests, sent at their recorded offsets (rate mode)
     replay: ReplayTimeline | None = None
+    # llm: an OpenAI-compatible streaming client sends the plan's one request, timed by token
+    llm: LlmPlan | None = None
     # user_class "module:Class": where the scenario writes it (for messages), folders its
     # module is also looked for in, whether the scenario's `wait` replaces the class's own
     # wait_time, the hosts besides the target its requests may go to (allow.hosts), and the
@@ -242,6 +245,8 @@ class LoadPlan:
         data["requests"] = tuple(RequestSpec.from_dict(r) for r in data["requests"])
         if data.get("replay") is not None:
             data["replay"] = ReplayTimeline.from_dict(data["replay"])
+        if data.get("llm") is not None:
+            data["llm"] = LlmPlan.from_dict(data["llm"])
         return cls(**data)
 
 
@@ -275,6 +280,7 @@ def _plan_problems(plan: LoadPlan) -> list[str]:
             "compare needs two hosts and at least one round",
         ),
         (plan.replay is None or plan.open_model, "a replay is sent in rate mode"),
+        (plan.llm is None or plan.user_class == "fast", "an llm load uses the fast client"),
         (
             plan.replay is None or max(plan.replay.requests) < len(plan.requests),
             "a replay's requests must index the plan's requests",

@@ -69,6 +69,40 @@ class OutcomeCounts:
         return sum(self.timeouts.values())
 
 
+@dataclass
+class LlmTally:
+    """An llm load's extras: per-window histograms of TTFT and of inter-token gaps (each gap
+    a sample), and per-window counts of tokens, answers meeting the SLO, and answers whose
+    tokens the server counted (`usage`)."""
+
+    windows: dict[str, LatencyWindows] = field(default_factory=dict)
+    counts: dict[str, dict[int, int]] = field(default_factory=dict)
+
+    def add(self, delta: WindowDelta) -> None:
+        for name, encoded in delta.extra.items():
+            values, counts = decode_latencies(encoded)
+            if counts.size:
+                self.windows.setdefault(name, LatencyWindows()).add(delta.window, values, counts)
+        for name, n in delta.counts.items():
+            per = self.counts.setdefault(name, {})
+            per[delta.window] = per.get(delta.window, 0) + n
+
+    def latencies(self, name: str) -> LatencyWindows:
+        """One extra's windows (empty when nothing was recorded)."""
+        return self.windows.get(name) or LatencyWindows()
+
+    def per_window(self, name: str, windows: int) -> np.ndarray:
+        """One count for windows 0..windows-1, zeros where nothing finished."""
+        out = np.zeros(windows)
+        for w, n in self.counts.get(name, {}).items():
+            if 0 <= w < windows:
+                out[w] = n
+        return out
+
+    def total(self, name: str) -> int:
+        return sum(self.counts.get(name, {}).values())
+
+
 @dataclass(frozen=True)
 class RequestCounts:
     """Requests sent in the measured window, by what became of them."""
@@ -123,12 +157,17 @@ class LoadRecord:
         self._censored: Censored | None = None  # derived from the last tick or the final line
         self._pinned: Censored | None = None
         self.workers = WorkerViews(measure_start_s)  # per worker, in a distributed run
+        self.llm = LlmTally()  # an llm load's token timings and counts, per window
+        self.llm_load: str | None = None  # "stream" or "whole" for an llm load (set by for_plan)
 
     @classmethod
     def for_plan(cls, plan: LoadPlan) -> LoadRecord:
         """An empty record for `plan` (with its whole arrival schedule in rate mode)."""
         schedule = plan.whole_schedule() if plan.open_model else None
-        return cls(plan.measure_start_s, plan.duration_s, plan.timeout_s, schedule)
+        record = cls(plan.measure_start_s, plan.duration_s, plan.timeout_s, schedule)
+        if plan.llm is not None:
+            record.llm_load = "stream" if plan.llm.stream else "whole"
+        return record
 
     def add_tick(self, tick: Tick) -> None:
         """Fold one second's news in."""
@@ -141,6 +180,7 @@ class LoadRecord:
             values, counts = decode_latencies(delta.failed_histogram)
             if counts.size:
                 self.everything.add(delta.window, values, counts)
+            self.llm.add(delta)
         if tick.arrivals is not None:
             self.arrivals.add(tick.arrivals)
         if tick.t > self.measure_start_s:

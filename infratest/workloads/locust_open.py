@@ -23,7 +23,6 @@ import gevent.pool
 from locust import FastHttpUser, HttpUser, User, constant
 from requests.adapters import HTTPAdapter
 
-from infratest.workloads.answer_check import send_checked
 from infratest.workloads.load_plan import LoadPlan
 from infratest.workloads.send_choice import Send, send_choice
 
@@ -57,6 +56,9 @@ class _Scheduler:
         self.pool = gevent.pool.Pool(plan.in_flight_cap)
         pools = run.pools_for(list(plan.requests), worker_index)
         self.sends = send_choice(plan, worker_index, pools)
+        from infratest.workloads.llm_client import sender_for  # it imports this module
+
+        self.sender = sender_for(plan)
         self.fast = plan.user_class == "fast"
         self.catching_up = False  # still late from an earlier wait for a slot
 
@@ -114,7 +116,7 @@ class _Scheduler:
             kwargs["timeout"] = self.plan.timeout_s
         run.in_flight.begin(offset)
         try:
-            send_checked(self.user.client, send.spec.method, send.url, send.check, **kwargs)
+            self.sender(self.user.client, send.spec.method, send.url, send.check, **kwargs)
         finally:
             run.in_flight.end()
 

@@ -14,10 +14,12 @@ from locust import FastHttpUser, HttpUser, User, between, constant
 
 from infratest.workloads.answer_check import AnswerRejected, send_checked
 from infratest.workloads.body_pool import BodyPools
+from infratest.workloads.llm_client import sender_for
 from infratest.workloads.load_plan import LoadPlan, RequestSpec
 from infratest.workloads.locust_open import SCHEDULED_KEY, SENT_AT_KEY, build_scheduler_class
 from infratest.workloads.locust_own_user import ForeignHost, own_user_class
 from infratest.workloads.recorder import EXAMPLE_CHARS
+from infratest.workloads.sse import StreamError
 
 if TYPE_CHECKING:
     from infratest.workloads.run_recording import RunRecording
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 def error_key(status: int, exc: BaseException) -> str:
     """Group failures by what a person would act on: the HTTP status, timeout, or error type
     (or, for an answer `validate` rejected, what was wrong with it)."""
-    if isinstance(exc, AnswerRejected | ForeignHost):
+    if isinstance(exc, AnswerRejected | ForeignHost | StreamError):
         return exc.key
     if status >= 400:
         return f"HTTP {status}"
@@ -67,6 +69,7 @@ def _send(
     run: "RunRecording",
     pools: BodyPools,
     now: float,
+    sender: Any = send_checked,
 ) -> None:
     """Issue one request picked at `now` (epoch s); failures are reported through Locust's
     `request` event. The request is filed under `now`, the time its body is counted by and
@@ -81,7 +84,7 @@ def _send(
     if plan.compare_hosts:
         url = plan.url_at(spec.path, since_start)
         kwargs["context"] = {SCHEDULED_KEY: now}
-    send_checked(client, spec.method, url, pools.check(spec), **kwargs)
+    sender(client, spec.method, url, pools.check(spec), **kwargs)
 
 
 def build_user_class(plan: LoadPlan, run: "RunRecording", worker_index: int = 0) -> type[User]:
@@ -97,6 +100,7 @@ def build_user_class(plan: LoadPlan, run: "RunRecording", worker_index: int = 0)
     specs = list(plan.requests)
     weights = [r.weight for r in specs]
     pools = run.pools_for(specs, worker_index)
+    sender = sender_for(plan)
 
     def send(user: Any) -> None:
         if run.stop_event.is_set():  # the measured window is over: send nothing more
@@ -106,7 +110,7 @@ def build_user_class(plan: LoadPlan, run: "RunRecording", worker_index: int = 0)
         now = time.time()
         run.in_flight.begin(now - run.started_at)
         try:
-            _send(user.client, spec, plan, run, pools, now)
+            _send(user.client, spec, plan, run, pools, now, sender)
         finally:
             run.in_flight.end()
 

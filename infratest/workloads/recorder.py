@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from hdrh.histogram import HdrHistogram
 
+from infratest.workloads.llm_plan import LlmSample
 from infratest.workloads.wire import (
     HISTOGRAM_DIGITS,
     HISTOGRAM_HIGHEST_US,
@@ -44,6 +45,30 @@ class _Window:
     timeouts: int = 0
     kinds: dict[str, int] = field(default_factory=dict)
     names: dict[str, int] = field(default_factory=dict)
+    extra: dict[str, HdrHistogram] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add_llm(self, sample: LlmSample) -> None:
+        """A successful llm request's token timings (each inter-token gap is a sample)."""
+        if sample.ttft_s is not None:
+            self._extra("llm.ttft").record_value(to_us(sample.ttft_s))
+        if sample.gaps_s:
+            itl = self._extra("llm.itl")
+            for gap in sample.gaps_s:
+                itl.record_value(to_us(gap))
+        for key, n in (
+            ("llm.tokens", sample.tokens),
+            ("llm.good", int(sample.good)),
+            ("llm.usage", int(sample.from_usage)),
+            ("llm.answers", 1),
+        ):
+            self.counts[key] = self.counts.get(key, 0) + n
+
+    def _extra(self, name: str) -> HdrHistogram:
+        histogram = self.extra.get(name)
+        if histogram is None:
+            histogram = self.extra[name] = _histogram()
+        return histogram
 
     def delta(self, window: int) -> WindowDelta:
         return WindowDelta(
@@ -55,6 +80,8 @@ class _Window:
             timeouts=self.timeouts,
             kinds=self.kinds,
             names=self.names,
+            extra={k: h.encode().decode("ascii") for k, h in self.extra.items()},
+            counts=self.counts,
         )
 
 
@@ -77,10 +104,16 @@ class WindowRecorder:
         return math.floor(start_s - self.measure_start_s)
 
     def record(
-        self, start_s: float, latency_s: float, failure: str | None, example: str, name: str = ""
+        self,
+        start_s: float,
+        latency_s: float,
+        failure: str | None,
+        example: str,
+        name: str = "",
+        llm: LlmSample | None = None,
     ) -> None:
         """One finished request: `failure` is its kind ("HTTP 500", "timeout", ...) or None;
-        `name` is the request's name in the mix."""
+        `name` is the request's name in the mix; `llm` its token timings (llm load)."""
         if failure is not None:
             self.first_error = self.first_error or example
             self._remember(failure, example)
@@ -97,6 +130,8 @@ class WindowRecorder:
             if window.ok_histogram is None:
                 window.ok_histogram = _histogram()
             window.ok_histogram.record_value(to_us(latency_s))
+            if llm is not None:
+                window.add_llm(llm)
             return
         window.failed += 1
         window.timeouts += failure == "timeout"

@@ -23,6 +23,7 @@ from gevent import monkey
 from infratest.traces import TracedRequest
 from infratest.workloads.arrival_ledger import ArrivalLedger
 from infratest.workloads.body_pool import BodyPools
+from infratest.workloads.llm_client import LLM_KEY
 from infratest.workloads.load_plan import LoadPlan, RequestSpec
 from infratest.workloads.locust_open import scheduled_latency
 from infratest.workloads.locust_own_user import describe_failure
@@ -103,7 +104,8 @@ class RunRecording:
         status = int(getattr(response, "status_code", 0) or 0)
         if exc is not None:
             failure, example = error_key(status, exc), failure_example(exc)
-        self.recorder.record(start, latency, failure, example, name)
+        llm = kw["context"].get(LLM_KEY) if isinstance(kw.get("context"), dict) else None
+        self.recorder.record(start, latency, failure, example, name, llm)
         self._trace(kw.get("context"), start_abs, start, latency, name, status, failure)
 
     def _trace(

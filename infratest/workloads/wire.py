@@ -31,6 +31,10 @@ class WindowDelta:
     timeouts: int
     kinds: dict[str, int] = field(default_factory=dict)  # failures by kind ("HTTP 500", ...)
     names: dict[str, int] = field(default_factory=dict)  # finished requests by request name
+    # llm: HdrHistograms of successful requests' token timings ("llm.ttft", "llm.itl"), and
+    # counts ("llm.tokens", "llm.good", "llm.usage": requests whose tokens the server counted)
+    extra: dict[str, str] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
