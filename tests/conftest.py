@@ -10,6 +10,14 @@ import pytest
 from tests.support.servers import RunningServer, child_pids, leftover_children, start_server
 
 pytest_plugins = ["pytester"]
+SLOWEST_SHOWN = 25
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The suite prints its slowest tests: keeping it near ten minutes needs to know where
+    the time goes (a run that asks for --durations itself keeps its own)."""
+    if not config.option.durations:
+        config.option.durations = SLOWEST_SHOWN
 
 
 @pytest.fixture

@@ -41,6 +41,13 @@ def _abandon(raw: Any) -> None:
         raw._sock, raw._pool = None, None
 
 
+def _failed_sample(meta: dict[str, Any], context: dict[str, Any], ttft_s: float) -> None:
+    """A failed streamed request's time to first token: when its first token came, or, when
+    none did, its time to fail (so it is over any TTFT bound below that: `latency_of: all`)."""
+    context[LLM_KEY] = LlmSample(ttft_s=ttft_s, gaps_s=(), tokens=0, from_usage=False, good=False)
+    meta["context"] = context
+
+
 class LlmSender:
     """Sends the plan's llm requests (prompts round and round); called like `send_checked`."""
 
@@ -63,13 +70,14 @@ class LlmSender:
             method, url, catch_response=True, stream=stream, headers=headers, **kwargs
         ) as response:
             meta = response.request_meta
-            if meta.get("exception") is not None:
-                if stream:
-                    _abandon(getattr(response, "_response", None))
-                return  # refused, HTTP error or no connection: reported as it is
             started = float(meta["start_time"])
             context = meta.get("context") or {}
             origin = float(context.get(SCHEDULED_KEY, started))
+            if meta.get("exception") is not None:
+                if stream:
+                    _abandon(getattr(response, "_response", None))
+                    _failed_sample(meta, context, time.time() - origin)
+                return  # refused, HTTP error or no connection: reported as it is
             try:
                 if stream:
                     sample = self._read(response, started, origin)
@@ -77,6 +85,8 @@ class LlmSender:
                     sample = self._whole(response, origin)
             except StreamError as exc:
                 meta["response_time"] = (time.time() - started) * 1000.0
+                if stream:
+                    _failed_sample(meta, context, exc.first_token_s or time.time() - origin)
                 response.failure(exc)
                 return
             meta["response_time"] = (time.time() - started) * 1000.0
@@ -99,15 +109,22 @@ class LlmSender:
                 tally.feed(line, now - origin)
                 if now > deadline:
                     raise StreamError("timeout", f"the answer took over {self.timeout_s:g} s")
-        except StreamError:
+        except StreamError as exc:
             _abandon(raw)
+            exc.first_token_s = tally.first_token_s
             raise
         except Exception as exc:  # a reset or cut connection mid-stream, or a silent one
             _abandon(raw)
             timed_out = isinstance(exc, TimeoutError) or "timed out" in str(exc).lower()
             key = "timeout" if timed_out else "stream ended early"
-            raise StreamError(key, f"{type(exc).__name__}: {exc}") from None
-        tally.check_complete()
+            error = StreamError(key, f"{type(exc).__name__}: {exc}")
+            error.first_token_s = tally.first_token_s
+            raise error from None
+        try:
+            tally.check_complete()
+        except StreamError as exc:
+            exc.first_token_s = tally.first_token_s
+            raise
         return self._sample(tally, time.time() - origin)
 
     def _sample(self, tally: StreamTally, e2e_s: float) -> LlmSample:

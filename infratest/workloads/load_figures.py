@@ -23,7 +23,7 @@ from infratest.windows import (
     proportion_over_windows,
     rate_over_windows,
 )
-from infratest.workloads.load_record import LoadRecord
+from infratest.workloads.load_record import TTFT_ALL, LoadRecord
 
 PERCENTILES = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99, "p999": 0.999}
 LOAD_METRICS = (
@@ -159,7 +159,8 @@ def _requests_rate(record: LoadRecord, how: Reading) -> Interval:
 
 def _llm_percentile(extra: str, q: float) -> Figure:
     def figure(record: LoadRecord, how: Reading) -> Interval:
-        windows = record.llm.latencies(extra)
+        every = extra == "llm.ttft" and how.latency_of == "all"  # failed requests count too
+        windows = record.llm.latencies(TTFT_ALL if every else extra)
         return windows.quantile(q, how.confidence, NO_CENSORING, how.cautious)
 
     return figure

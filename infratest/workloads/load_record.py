@@ -69,6 +69,10 @@ class OutcomeCounts:
         return sum(self.timeouts.values())
 
 
+TTFT_ALL = "llm.ttft.all"  # answered and failed requests' TTFT (latency_of: all)
+TTFT_PARTS = ("llm.ttft", "llm.ttft.failed")
+
+
 @dataclass
 class LlmTally:
     """An llm load's extras: per-window histograms of TTFT and of inter-token gaps (each gap
@@ -81,8 +85,13 @@ class LlmTally:
     def add(self, delta: WindowDelta) -> None:
         for name, encoded in delta.extra.items():
             values, counts = decode_latencies(encoded)
-            if counts.size:
-                self.windows.setdefault(name, LatencyWindows()).add(delta.window, values, counts)
+            if not counts.size:
+                continue
+            self.windows.setdefault(name, LatencyWindows()).add(delta.window, values, counts)
+            if name in TTFT_PARTS:  # every answer's TTFT, failed ones at their time to fail
+                self.windows.setdefault(TTFT_ALL, LatencyWindows()).add(
+                    delta.window, values, counts
+                )
         for name, n in delta.counts.items():
             per = self.counts.setdefault(name, {})
             per[delta.window] = per.get(delta.window, 0) + n

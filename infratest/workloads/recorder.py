@@ -51,9 +51,9 @@ class _Window:
     def add_llm(self, sample: LlmSample) -> None:
         """A successful llm request's token timings (each inter-token gap is a sample)."""
         if sample.ttft_s is not None:
-            self._extra("llm.ttft").record_value(to_us(sample.ttft_s))
+            self.extra_histogram("llm.ttft").record_value(to_us(sample.ttft_s))
         if sample.gaps_s:
-            itl = self._extra("llm.itl")
+            itl = self.extra_histogram("llm.itl")
             for gap in sample.gaps_s:
                 itl.record_value(to_us(gap))
         for key, n in (
@@ -64,7 +64,7 @@ class _Window:
         ):
             self.counts[key] = self.counts.get(key, 0) + n
 
-    def _extra(self, name: str) -> HdrHistogram:
+    def extra_histogram(self, name: str) -> HdrHistogram:
         histogram = self.extra.get(name)
         if histogram is None:
             histogram = self.extra[name] = _histogram()
@@ -133,6 +133,8 @@ class WindowRecorder:
             if llm is not None:
                 window.add_llm(llm)
             return
+        if llm is not None and llm.ttft_s is not None:  # a failed answer's (time to) first token
+            window.extra_histogram("llm.ttft.failed").record_value(to_us(llm.ttft_s))
         window.failed += 1
         window.timeouts += failure == "timeout"
         window.kinds[failure] = window.kinds.get(failure, 0) + 1

@@ -23,6 +23,7 @@ class StreamError(Exception):
 
     def __init__(self, key: str, detail: str) -> None:
         self.key = key
+        self.first_token_s: float | None = None  # when the answer's first token came, if it did
         super().__init__(f"{key}: {detail}")
 
 

@@ -80,3 +80,21 @@ def test_an_answer_not_streamed_is_timed_end_to_end_only_and_says_so(tmp_path: P
     notes = result.measurements.notes
     assert any("TTFT and ITL are not measured" in n for n in notes)
     assert any("characters ÷ 4" in n for n in notes)
+
+
+def test_requests_that_never_get_a_first_token_count_in_ttft(tmp_path: Path) -> None:
+    """1 request in 5 stalls past the timeout before its first token: TTFT p95 over every
+    request sent is at least the time they failed at, so a 500 ms bound cannot pass (with
+    `latency_of: successful` it would, and the reason says whose figures they are)."""
+    flags = _timing("--stall-every", "5", "--stall", "3")
+    body = (
+        "llm: {api: openai-chat, users: 4, duration: 3s, timeout: 1s, prompt_tokens: 8, "
+        "max_tokens: 4}\nexpect: {llm.ttft.p95: < 500ms}\n"
+    )
+    every = run_assumption(tmp_path, _config(tmp_path, *flags), body)
+    assert every.outcome.verdict != Verdict.PASS, every.outcome.reason
+    assert every.measurements.values["llm.ttft.p95"].value >= 0.9
+    successful = run_assumption(
+        tmp_path, _config(tmp_path, *flags), "latency_of: successful\n" + body
+    )
+    assert successful.measurements.values["llm.ttft.p95"].value < 0.5

@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).parent.parent.parent
 pytestmark = [pytest.mark.load, pytest.mark.usefixtures("no_leftover_processes")]
-BUNDLED = 14
+BUNDLED = 15
 
 
 def test_bundled_scenarios_are_decided_against_the_demo_target(tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 POST /v1/chat/completions and /v1/completions answer `--tokens` tokens, the first after
 `--ttft` seconds and then one every `--itl` seconds, as server-sent events (or, when the
 request says `"stream": false`, one JSON answer after the whole time). `--usage` adds the
-final usage chunk; `--drop-after K` cuts the connection after K tokens; GET /healthz is 200."""
+final usage chunk; `--drop-after K` cuts the connection after K tokens; `--stall-every N` holds
+every Nth request `--stall` seconds before its first token; GET /healthz is 200."""
 
 from __future__ import annotations
 
@@ -61,6 +62,8 @@ class Handler(BaseHTTPRequestHandler):
         if api == "chat":  # the role chunk comes first and carries no content
             self._event(b'data: {"choices": [{"delta": {"role": "assistant"}}]}\n\n')
         started = time.perf_counter()
+        if args.stall_every and self.server.next_number() % args.stall_every == 0:
+            started += args.stall
         for i in range(args.tokens):
             due = started + args.ttft + i * args.itl
             time.sleep(max(due - time.perf_counter(), 0.0))
@@ -99,6 +102,14 @@ class StreamingServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], args: argparse.Namespace) -> None:
         super().__init__(address, Handler)
         self.args = args
+        self.count = 0
+        self.count_lock = threading.Lock()
+
+    def next_number(self) -> int:
+        """1-based arrival number of a streamed request."""
+        with self.count_lock:
+            self.count += 1
+            return self.count
 
     def handle_error(self, request: object, client_address: object) -> None:
         """Clients hanging up mid-stream are routine; keep stderr quiet."""
@@ -116,6 +127,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--tokens", type=int, default=16, help="tokens per answer")
     add("--usage", action="store_true", help="send a final usage chunk")
     add("--drop-after", type=int, default=None, help="cut the connection after K tokens")
+    add("--stall-every", type=int, default=0, help="every Nth request waits before its first")
+    add("--stall", type=float, default=0.0, help="seconds a stalled request waits")
     return parser.parse_args(argv)
 
 
