@@ -49,7 +49,8 @@ class CpuSampler(threading.Thread):
 
     def halt(self) -> None:
         self._halt.set()
-        self.join(THREAD_JOIN_S)
+        if self.ident is not None:  # Ctrl-C can land before it started: nothing to join
+            self.join(THREAD_JOIN_S)
 
     def run(self) -> None:
         try:

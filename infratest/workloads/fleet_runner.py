@@ -126,7 +126,8 @@ def _run_master(
             if proc.returncode is None:
                 terminate(proc)
             sampler.halt()
-            reader.join(THREAD_JOIN_S)
+            if reader.ident is not None:  # Ctrl-C can land before it started
+                reader.join(THREAD_JOIN_S)
             if proc.stdout is not None:
                 proc.stdout.close()
         tail = stderr_tail(stderr)

@@ -164,7 +164,8 @@ def _run_child(
         if proc.returncode is None:  # a thread failed to start: still end and reap the child
             terminate(proc)
         sampler.halt()
-        reader.join(THREAD_JOIN_S)
+        if reader.ident is not None:  # Ctrl-C can land before it started: nothing to join
+            reader.join(THREAD_JOIN_S)
         if proc.stdout is not None:
             proc.stdout.close()
     if reader.user_class_error is not None:

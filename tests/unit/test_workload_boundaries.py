@@ -39,3 +39,15 @@ def test_imported_modules_sees_nested_and_type_checking_imports() -> None:
 def test_workload_module_does_not_import_the_runner(module: Path) -> None:
     names = imported_modules(module.read_text(encoding="utf-8"))
     assert not {n for n in names if n == RUNNER or n.startswith(RUNNER + ".")}
+
+
+def test_a_cpu_sampler_stopped_before_it_started_does_not_raise() -> None:
+    """Ctrl-C can land between creating the load child's threads and starting them; the
+    cleanup must not replace the interrupt with 'cannot join thread before it is started'."""
+    import os
+
+    from infratest.workloads.cpu_sampler import CpuSampler
+
+    sampler = CpuSampler(os.getpid())
+    sampler.halt()  # never started
+    assert not sampler.is_alive()
