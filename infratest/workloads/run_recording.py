@@ -122,6 +122,8 @@ class RunRecording:
         trace_id = context.get(TRACE_KEY) if isinstance(context, dict) else None
         if trace_id is None or start < self.measure_start:
             return
+        if not self.traces.wants(latency, failure is not None):
+            return
         self.traces.record(
             TracedRequest(
                 trace_id=trace_id,

@@ -17,6 +17,13 @@ class TraceLedger:
         self._slowest: list[tuple[float, int, TracedRequest]] = []  # a min-heap by latency
         self._order = itertools.count()
 
+    def wants(self, latency_s: float, failed: bool) -> bool:
+        """Whether a request like that would enter a list (most do not: checked before one
+        is built, on every request)."""
+        if failed and len(self.failed) < KEEP:
+            return True
+        return len(self._slowest) < KEEP or latency_s > self._slowest[0][0]
+
     def record(self, request: TracedRequest) -> None:
         if request.error is not None and len(self.failed) < KEEP:
             self.failed.append(request)
