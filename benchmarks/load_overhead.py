@@ -42,10 +42,16 @@ LOCUST_GRACE_S = 60.0  # past duration + this, the plain Locust run is killed
 TERM_GRACE_S = 5.0
 STDERR_TAIL_CHARS = 3000
 
+# The plain user sends the same request bytes as infratest's, its W3C trace headers included
+# (a fresh id per request), so the ratio is the runner's cost, not the target's cost of
+# parsing two more headers (on the demo's Python server that alone is about a fifth).
 LOCUSTFILE = """\
+import os
+
 from locust import FastHttpUser, constant, task
 
 KWARGS = {kwargs!r}
+HEADERS = KWARGS.pop("headers", {{}})
 
 
 class PlainUser(FastHttpUser):
@@ -55,7 +61,9 @@ class PlainUser(FastHttpUser):
 
     @task
     def send(self):
-        self.client.request({method!r}, {path!r}, **KWARGS)
+        ids = os.urandom(24).hex()
+        trace = {{"traceparent": f"00-{{ids[:32]}}-{{ids[32:]}}-01", "x-request-id": ids[:32]}}
+        self.client.request({method!r}, {path!r}, headers={{**HEADERS, **trace}}, **KWARGS)
 """
 
 
