@@ -187,6 +187,7 @@ class Runner:
             progress,
             generators=self.config.generators,
             max_in_flight_limit=self.config.limits.max_in_flight,
+            trace_headers=self.config.trace_headers,
         )
         candidate = self._candidate(assumption)
         compared_blind = assumption.compare is not None and candidate is None

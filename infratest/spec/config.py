@@ -128,6 +128,10 @@ class Config(Section):
     allow: Allow = Allow()
     limits: Limits = Limits()
     generators: Generators = Generators()
+    trace_headers: bool = Field(
+        default=True,
+        description="every request carries a W3C traceparent and x-request-id (false: none)",
+    )
     trace_url: str | None = Field(
         default=None,
         pattern=r"^https?://.*\{trace_id\}",

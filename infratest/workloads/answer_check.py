@@ -57,10 +57,13 @@ class AnswerCheck:
         return AnswerRejected(f"schema: {_path(error.absolute_path)}: {error.validator}", body)
 
 
-def send_checked(client: Any, method: str, url: str, check: AnswerCheck, **kwargs: Any) -> None:
+def send_checked(
+    client: Any, method: str, url: str, check: AnswerCheck, *, trace: bool = True, **kwargs: Any
+) -> None:
     """One request whose answer `check` judges (a connection error stays what it was), with
-    its own trace context."""
-    traced(kwargs)
+    its own trace context unless `trace` is off."""
+    if trace:
+        traced(kwargs)
     if not check.active:
         client.request(method, url, **kwargs)
         return

@@ -72,6 +72,7 @@ def run_compare_workload(ctx: WorkloadContext) -> Measurements:
         plan = dataclasses.replace(plan, workers=fleet.workers, users=users)
     layout = plan.rounds
     assert layout is not None
+    plan = dataclasses.replace(plan, trace_headers=ctx.trace_headers)
     run = execute(plan, None, fleet, ctx.allow_hosts)
     latency_of, confidence = ctx.assumption.latency_of, ctx.confidence
     # the whole run's trust, series and notes; its figures are each side's, below

@@ -39,6 +39,7 @@ class WorkloadContext:
     progress: Progress | None = None
     generators: Generators = field(default_factory=Generators)  # spread over Locust workers
     max_in_flight_limit: int = 10000  # the config's limits.max_in_flight (open-model load)
+    trace_headers: bool = True  # the config's trace_headers: requests carry trace context
 
     @property
     def confidence(self) -> float:

@@ -9,6 +9,7 @@ process (after `locust` has patched it), never by the parent."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
@@ -55,12 +56,14 @@ class LlmSender:
         assert plan.llm is not None
         self.llm: LlmPlan = plan.llm
         self.timeout_s = plan.timeout_s
+        self.trace = plan.trace_headers
         self.prompt = itertools.count()
 
     def __call__(
         self, client: Any, method: str, url: str, check: AnswerCheck, **kwargs: Any
     ) -> None:
-        traced(kwargs)
+        if self.trace:
+            traced(kwargs)
         headers = dict(kwargs.pop("headers", None) or {})
         headers.setdefault("Content-Type", "application/json")
         headers.setdefault("Accept", "text/event-stream" if self.llm.stream else "application/json")
@@ -159,4 +162,6 @@ def sender_for(plan: LoadPlan) -> Any:
     """How this plan's requests are sent: the llm client, or `send_checked`."""
     from infratest.workloads.answer_check import send_checked
 
-    return LlmSender(plan) if plan.llm is not None else send_checked
+    if plan.llm is not None:
+        return LlmSender(plan)
+    return functools.partial(send_checked, trace=plan.trace_headers)

@@ -310,6 +310,7 @@ def watched_run(
     """One load run with its checks watched: the run and its measurements (with stopping)."""
     latency_of = ctx.assumption.latency_of
     monitor = CheckMonitor(expect, rule, ctx.confidence, latency_of, progress)
+    plan = dataclasses.replace(plan, trace_headers=ctx.trace_headers)
     run = execute(plan, monitor, fleet, ctx.allow_hosts)
     found = load_measurements(run, ctx.confidence, latency_of, rule.max_lag_s)
     found.stopping = stopping_of(run, plan, monitor)

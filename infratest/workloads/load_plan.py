@@ -145,6 +145,8 @@ class LoadPlan:
     # compare: (baseline, candidate) hosts, alternated in `compare_rounds` ABBA rounds
     compare_hosts: tuple[str, ...] = ()
     compare_rounds: int = 0
+    # every request carries a W3C traceparent and x-request-id (config `trace_headers`)
+    trace_headers: bool = True
     # replay: the recorded requests, sent at their recorded offsets (rate mode)
     replay: ReplayTimeline | None = None
     # llm: an OpenAI-compatible streaming client sends the plan's one request, timed by token

@@ -50,3 +50,22 @@ def test_failed_and_slowest_requests_are_listed_by_the_trace_ids_the_server_rece
         assert trace["url"] == TRACE_URL.replace("{trace_id}", trace["trace_id"])
         assert any(f"request_id={trace['trace_id']}" in line for line in trace["log"]), trace
     assert all(line.startswith("500 ") for t in failed for line in t["log"])
+
+
+def test_trace_headers_can_be_switched_off_for_a_target_that_pays_for_them(
+    tmp_path: Path,
+) -> None:
+    got = tmp_path / "got.jsonl"
+    config = behaviour_config(
+        tmp_path, "--record-requests", str(got), extra={"trace_headers": False}
+    )
+    result = run_assumption(
+        tmp_path,
+        config,
+        "load: {users: 2, duration: 2s, requests: ['POST /predict']}\nexpect: {errors.count: < 1}\n",
+    )
+    assert result.outcome.verdict == Verdict.PASS, result.outcome.reason
+    received = [json.loads(line) for line in got.read_text().splitlines()]
+    assert received and all(r["traceparent"] is None for r in received)
+    assert all("x-request-id" not in r["headers"] for r in received)
+    assert result.to_dict()["traces"] == {"failed": [], "slowest": []}
