@@ -128,7 +128,8 @@ def test_proportion_cs_contains_clopper_pearson(a: int, b: int, c: float) -> Non
 def test_more_events_raise_both_proportion_bounds(n: int, f: float, c: float, d: float) -> None:
     s = math.floor(f * (n - 1))
     fewer, more = proportion_cs(s, n, c, d), proportion_cs(s + 1, n, c, d)
-    assert more.low >= fewer.low and more.high >= fewer.high
+    # up to float noise: bounds near zero come out of a root finder at about 1e-13
+    assert more.low >= fewer.low - 1e-12 and more.high >= fewer.high - 1e-12
 
 
 latencies = st.lists(st.floats(0.0, 10.0), min_size=1, max_size=400)
