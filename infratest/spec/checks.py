@@ -229,12 +229,15 @@ def _limit_findings(a: Assumption, config: Config, base: Path) -> Iterator[Findi
     limits, source = config.limits, config.path or "the config"
     users: list[tuple[Path, int]] = []
     durations: list[tuple[Path, float]] = []
-    if a.load:
-        if a.load.users is not None:
-            users.append((("load", "users"), a.load.users))
-        durations.append((("load", "duration"), a.load.duration))
-        path = (*base, "load")
-        yield from _open_model_findings(a.load.rate, a.load.max_in_flight, limits, source, path)
+    for name in ("load", "llm"):  # an llm section is a load section with another client
+        section = getattr(a, name)
+        if section is None:
+            continue
+        if section.users is not None:
+            users.append(((name, "users"), section.users))
+        durations.append(((name, "duration"), section.duration))
+        path = (*base, name)
+        yield from _open_model_findings(section.rate, section.max_in_flight, limits, source, path)
     if a.sweep:
         if a.sweep.users is not None:
             users.append((("sweep", "users"), max(a.sweep.users)))
@@ -250,12 +253,6 @@ def _limit_findings(a: Assumption, config: Config, base: Path) -> Iterator[Findi
         top = a.capacity.rate.max if a.capacity.rate else None
         path = (*base, "capacity")
         yield from _open_model_findings(top, a.capacity.max_in_flight, limits, source, path)
-    if a.llm:
-        if a.llm.users is not None:
-            users.append((("llm", "users"), a.llm.users))
-        durations.append((("llm", "duration"), a.llm.duration))
-        path = (*base, "llm")
-        yield from _open_model_findings(a.llm.rate, a.llm.max_in_flight, limits, source, path)
     if a.observe:
         durations.append((("observe", "duration"), a.observe.duration))
     for path, count in users:

@@ -118,10 +118,12 @@ def execute(
     monitor: CheckMonitor | None = None,
     fleet: FleetSettings | None = None,
     allow_hosts: tuple[str, ...] = (),
+    trace_headers: bool = True,
 ) -> LoadRun:
-    """Run a plan (watched by `monitor`), on Locust workers when `fleet` says so; a
-    generator that could not run is an error (a user class that could not be loaded says
-    where it is written and why)."""
+    """Run a plan (watched by `monitor`), on Locust workers when `fleet` says so, with the
+    session's allow-list and trace-header setting; a generator that could not run is an
+    error (a user class that could not be loaded says where it is written and why)."""
+    plan = dataclasses.replace(plan, trace_headers=trace_headers)
     if plan.own_user:  # its requests may also go to allowed hosts besides the target
         plan = dataclasses.replace(plan, allow_hosts=allow_hosts)
     try:
@@ -310,8 +312,7 @@ def watched_run(
     """One load run with its checks watched: the run and its measurements (with stopping)."""
     latency_of = ctx.assumption.latency_of
     monitor = CheckMonitor(expect, rule, ctx.confidence, latency_of, progress)
-    plan = dataclasses.replace(plan, trace_headers=ctx.trace_headers)
-    run = execute(plan, monitor, fleet, ctx.allow_hosts)
+    run = execute(plan, monitor, fleet, ctx.allow_hosts, ctx.trace_headers)
     found = load_measurements(run, ctx.confidence, latency_of, rule.max_lag_s)
     found.stopping = stopping_of(run, plan, monitor)
     return run, found

@@ -5,7 +5,6 @@ parent. The run loop (:mod:`infratest.workloads.locust_child`) owns timing and s
 module owns the request behaviour: which request, how it is sent, and what counts as in flight.
 """
 
-import random
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -13,12 +12,12 @@ import gevent
 from locust import FastHttpUser, HttpUser, User, between, constant
 
 from infratest.workloads.answer_check import AnswerRejected, send_checked
-from infratest.workloads.body_pool import BodyPools
 from infratest.workloads.llm_client import sender_for
-from infratest.workloads.load_plan import LoadPlan, RequestSpec
+from infratest.workloads.load_plan import LoadPlan
 from infratest.workloads.locust_open import SCHEDULED_KEY, SENT_AT_KEY, build_scheduler_class
 from infratest.workloads.locust_own_user import ForeignHost, own_user_class
 from infratest.workloads.recorder import EXAMPLE_CHARS
+from infratest.workloads.send_choice import MixSends, Send
 from infratest.workloads.sse import StreamError
 
 if TYPE_CHECKING:
@@ -62,29 +61,16 @@ class InFlight:
         return tuple(round(s, 6) for s in self.starts.values() if measure_start <= s < measure_end)
 
 
-def _send(
-    client: Any,
-    spec: RequestSpec,
-    plan: LoadPlan,
-    run: "RunRecording",
-    pools: BodyPools,
-    now: float,
-    sender: Any = send_checked,
-) -> None:
+def _send(client: Any, send: Send, plan: LoadPlan, now: float, sender: Any = send_checked) -> None:
     """Issue one request picked at `now` (epoch s); failures are reported through Locust's
     `request` event. The request is filed under `now`, the time its body is counted by and
     its in-flight entry began at, so its window is the same in all three. In a compare the
     host follows the block that time falls in, so the parent's split by window is exact."""
-    since_start = now - run.started_at
-    kwargs = pools.kwargs_for(spec, run.measure_start <= since_start < plan.duration_s)
+    kwargs = send.kwargs
     if plan.user_class != "fast":
         kwargs["timeout"] = plan.timeout_s
-    url = spec.path
-    kwargs["context"] = {SENT_AT_KEY: now}
-    if plan.compare_hosts:
-        url = plan.url_at(spec.path, since_start)
-        kwargs["context"] = {SCHEDULED_KEY: now}
-    sender(client, spec.method, url, pools.check(spec), **kwargs)
+    kwargs["context"] = {SCHEDULED_KEY if plan.compare_hosts else SENT_AT_KEY: now}
+    sender(client, send.spec.method, send.url, send.check, **kwargs)
 
 
 def build_user_class(plan: LoadPlan, run: "RunRecording", worker_index: int = 0) -> type[User]:
@@ -97,20 +83,18 @@ def build_user_class(plan: LoadPlan, run: "RunRecording", worker_index: int = 0)
     if plan.open_model:
         return build_scheduler_class(plan, run, worker_index)
     fast = plan.user_class == "fast"
-    specs = list(plan.requests)
-    weights = [r.weight for r in specs]
-    pools = run.pools_for(specs, worker_index)
+    mix = MixSends(plan, run.pools_for(list(plan.requests), worker_index))
     sender = sender_for(plan)
 
     def send(user: Any) -> None:
         if run.stop_event.is_set():  # the measured window is over: send nothing more
             gevent.sleep(0.05)
             return
-        spec = specs[0] if len(specs) == 1 else random.choices(specs, weights)[0]
         now = time.time()
-        run.in_flight.begin(now - run.started_at)
+        since_start = now - run.started_at
+        run.in_flight.begin(since_start)
         try:
-            _send(user.client, spec, plan, run, pools, now, sender)
+            _send(user.client, mix.next_send(since_start), plan, now, sender)
         finally:
             run.in_flight.end()
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from infratest.hosts import HostNotAllowed, check_allowed
 from infratest.measurements import MeasurementError, Measurements
+from infratest.spec.loader import display_path
 from infratest.spec.replay_section import ReplaySpec
 from infratest.spec.traffic_file import TrafficFileError, read_traffic
 from infratest.workloads.context import WorkloadContext
@@ -37,15 +38,6 @@ def _plan(spec: ReplaySpec, ctx: WorkloadContext) -> LoadPlan:
     return plan
 
 
-def shown_path(file: str) -> str:
-    """A file as a person would name it: relative to the working directory when inside it."""
-    path = Path(file)
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
 def replay_notes(plan: LoadPlan, spec: ReplaySpec) -> list[str]:
     """What was replayed: how many requests of which kinds, how fast, from where."""
     timeline = plan.replay
@@ -55,7 +47,7 @@ def replay_notes(plan: LoadPlan, spec: ReplaySpec) -> list[str]:
     more = f" and {len(kinds) - 6} more kinds" if len(kinds) > 6 else ""
     where = "their recorded hosts" if spec.hosts == "recorded" else "the target"
     return [
-        f"replayed {len(timeline.offsets)} recorded requests of {shown_path(spec.file)} at "
+        f"replayed {len(timeline.offsets)} recorded requests of {display_path(spec.file)} at "
         f"{spec.speed:g}× "
         f"speed over {plan.duration_s:g} s to {where}: {mix}{more}"
     ]
@@ -72,7 +64,7 @@ def run_replay_workload(ctx: WorkloadContext) -> Measurements:
     rule = DecisionRule(fail_fast=spec.fail_fast, until_decided=False, max_lag_s=spec.max_lag)
     run, found = watched_run(plan, ctx.assumption.expect, rule, ctx, ctx.progress, fleet)
     found.series["load"]["replay"] = {
-        "file": shown_path(spec.file),
+        "file": display_path(spec.file),
         "speed": spec.speed,
         "requests": len(plan.replay.offsets) if plan.replay else 0,
         "kinds": [r.name for r in plan.requests],
