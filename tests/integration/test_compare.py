@@ -65,15 +65,20 @@ def test_a_slower_candidate_fails_its_latency_change(tmp_path: Path) -> None:
 
 
 def test_same_speed_passes_and_more_errors_fail(tmp_path: Path) -> None:
-    config = pair_config(tmp_path, ["--delay", "0.02"], ["--delay", "0.02", "--error-every", "20"])
+    # 50 ms of service time: a busy machine's few ms of scheduling jitter stay well inside +15%
+    config = pair_config(tmp_path, ["--delay", "0.05"], ["--delay", "0.05", "--error-every", "20"])
     result = _compare(
         tmp_path,
         config,
         f"users: 4, duration: 16s, {WORK}",
         "candidate: cand",
-        "latency.p95: <= +10%, errors.rate: <= +1pp",
+        "latency.p95: <= +15%, errors.rate: <= +1pp",
     )
-    assert _verdicts(result) == {"latency.p95": Verdict.PASS, "errors.rate": Verdict.FAIL}
+    assert _verdicts(result) == {"latency.p95": Verdict.PASS, "errors.rate": Verdict.FAIL}, [
+        c.reason for c in result.outcome.checks
+    ]
+    p95 = _change(result, "latency.p95")
+    assert -0.15 < p95["ci_low"] <= p95["value"] <= p95["ci_high"] < 0.15  # about no change
     errors = _change(result, "errors.rate", "absolute")
     assert 0.035 < errors["value"] < 0.065
     assert errors["ci_low"] > 0.01

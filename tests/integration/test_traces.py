@@ -62,7 +62,8 @@ def test_trace_headers_can_be_switched_off_for_a_target_that_pays_for_them(
     result = run_assumption(
         tmp_path,
         config,
-        "load: {users: 2, duration: 2s, requests: ['POST /predict']}\nexpect: {errors.count: < 1}\n",
+        "load: {users: 2, duration: 2s, requests: ['POST /predict']}\n"
+        "expect: {errors.count: < 1}\n",
     )
     assert result.outcome.verdict == Verdict.PASS, result.outcome.reason
     received = [json.loads(line) for line in got.read_text().splitlines()]
