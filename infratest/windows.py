@@ -233,17 +233,24 @@ class LatencyWindows:
         return self._slot_trials[order].copy(), np.rint(over[order]).astype(np.int64)
 
     def _design_effect_at(
-        self, bound_s: float, censored: Censored, cautious: bool = False
+        self, bound_s: float, censored: Censored, cautious: bool = False, above: bool = False
     ) -> float:
-        """D of the exceedance counts at `bound_s`, unfinished requests at their lower bound."""
+        """D of the exceedance counts at `bound_s`: of requests >= bound_s with unfinished
+        ones at their wait (the events a fail test counts), or with `above` of requests
+        > bound_s with unfinished ones at their cap (what a pass test counts). D must be
+        that of the events the test counts: a pass bound at the slowest request seen has no
+        event above it, so nothing there to be correlated."""
         series = self._series(censored)
         size = series.windows.size
-        over = self._per_slot(None, self._row_value[: self._rows] >= bound_s)
+        values = self._row_value[: self._rows]
+        over = self._per_slot(None, values > bound_s if above else values >= bound_s)
         trials = self._spread(series.slot_position, self._slot_trials.astype(float), size)
         events = self._spread(series.slot_position, over, size)
         c_pos = series.censored_position
         trials += np.bincount(c_pos, minlength=size)
-        events += np.bincount(c_pos, weights=censored.elapsed_s >= bound_s, minlength=size)
+        waited = np.maximum(censored.elapsed_s, censored.cap_s) if above else censored.elapsed_s
+        hit = waited > bound_s if above else waited >= bound_s
+        events += np.bincount(c_pos, weights=hit, minlength=size)
         return design_effect(trials, events, cautious)
 
     def quantile(
@@ -346,17 +353,17 @@ class _BoundTest:
         self.store, self.cens, self.tails = store, cens, tails
         self.p0, self.confidence, self.cautious = p0, confidence, cautious
 
-    def _effect(self, b: float) -> float:
-        return self.store._design_effect_at(b, self.cens, self.cautious)
+    def _effect(self, b: float, above: bool) -> float:
+        return self.store._design_effect_at(b, self.cens, self.cautious, above)
 
     def passes_below(self, b: float) -> bool:
         """The q-quantile is shown to be at most b."""
-        d, n = self._effect(b), self.tails.n
+        d, n = self._effect(b, above=True), self.tails.n
         return pass_test_rejects(self.tails.above(b) / d, n / d, self.p0, self.confidence)
 
     def fails_above(self, b: float) -> bool:
         """The q-quantile is shown to be at least b."""
-        d, n = self._effect(b), self.tails.n
+        d, n = self._effect(b, above=False), self.tails.n
         return fail_test_rejects(self.tails.at_least(b) / d, n / d, self.p0, self.confidence)
 
     def upper(self, start: float) -> float:

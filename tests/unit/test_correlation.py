@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from infratest.correlation import bartlett_lags, bartlett_long_run_variance, design_effect
+from tests.support.bursty_latency import BurstModel
 
 SEED = 20240611
 
@@ -32,8 +33,45 @@ def test_bartlett_matches_the_definition() -> None:
     assert lags == 2
     gamma = [float(np.dot(e[k:], e[: e.size - k])) for k in range(lags + 1)]
     expected = gamma[0] + 2 * sum((1 - k / (lags + 1)) * gamma[k] for k in (1, 2))
-    assert bartlett_long_run_variance(e) == pytest.approx(expected * 6 / 5)
+    # centring on the mean of 6 windows hides (6 - 1) - 2 * (2/3 * 5/6 + 1/3 * 4/6) of 6
+    centred = 5 - 2 * (2 / 3 * 5 / 6 + 1 / 3 * 4 / 6)
+    assert bartlett_long_run_variance(e) == pytest.approx(expected * 6 / centred)
     assert bartlett_long_run_variance(np.array([4.0])) == 0.0
+
+
+@pytest.mark.parametrize("windows", [2, 3, 5, 10, 30])
+def test_the_long_run_variance_is_unbiased_for_independent_windows(windows: int) -> None:
+    rng = np.random.default_rng(SEED + windows)
+    draws = rng.normal(size=(20_000, windows))
+    centred = draws - draws.mean(axis=1, keepdims=True)
+    mean = np.mean([bartlett_long_run_variance(row) for row in centred])
+    assert mean / windows == pytest.approx(1.0, abs=0.04)  # W/(W-1) alone gives 0.66 at W=5
+
+
+@pytest.fixture(scope="module")
+def bursty_windows() -> tuple[np.ndarray, float]:
+    """Exceedance counts of 100-request windows, slow bursts of ~50 requests (p = 5%),
+    and their true design effect from the variance of 100-window sums."""
+    model = BurstModel.bursty(0.05, 50.0)
+    x = model.latencies(np.random.default_rng(SEED), 100 * 100_000)
+    counts = (x >= model.bound_s).reshape(-1, 100).sum(axis=1).astype(float)
+    sums = counts.reshape(-1, 100).sum(axis=1)
+    p = model.tail_share
+    return counts, float(sums.var() / 100 / (100 * p * (1 - p)))
+
+
+@pytest.mark.parametrize("windows", [5, 10, 30])
+def test_the_cautious_design_effect_is_rarely_below_the_truth(
+    bursty_windows: tuple[np.ndarray, float], windows: int
+) -> None:
+    """What the monitor relies on to pass early: its D is an upper bound at each look.
+    (With W - 1 degrees of freedom and no centring correction it was below half the time.)"""
+    counts, true = bursty_windows
+    assert 8.0 < true < 13.0
+    segments = counts[: 400 * windows].reshape(400, windows)
+    trials = np.full(windows, 100.0)
+    below = np.mean([design_effect(trials, seg, cautious=True) < true for seg in segments])
+    assert below <= 0.10
 
 
 def test_lags_grow_as_the_cube_root() -> None:
