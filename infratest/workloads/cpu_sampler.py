@@ -6,34 +6,50 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import psutil
 
 CPU_SAMPLE_S = 0.2
+# A reading covers at least this much wall time: CPU time advances in 10 ms clock ticks, so
+# one tick over a 5 ms sliver (the first sample after `mark_start`, or a wake-up delayed and
+# then hurried on a busy machine) would read as 2 cores and push a light load over the limit.
+MIN_READING_S = 0.1
 CPU_PEAK_WINDOW = 5  # samples: peak of a ~1 s moving average, so one short spike does not count
 THREAD_JOIN_S = 5.0
 
 
+@dataclass(frozen=True)
+class _Mark:
+    """Where the current reading began: wall clock and the process tree's CPU seconds."""
+
+    at: float
+    cpu_s: float
+
+
 class CpuSampler(threading.Thread):
-    """Samples the child's CPU (in cores) every 0.2 s between its start and end marks."""
+    """Samples the child's CPU (in cores) every 0.2 s between its start and end marks, as
+    CPU seconds used over the wall time each reading covers."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(name="infratest-cpu-sampler", daemon=True)
         self._pid = pid
         self._root: psutil.Process | None = None
         self._procs: dict[int, psutil.Process] = {}
+        self._cpu_by_pid: dict[int, float] = {}
         self._lock = threading.Lock()
         self._halt = threading.Event()
         self._t0: float | None = None
+        self._mark: _Mark | None = None
         self._recording = False
         self.samples: list[tuple[float, float]] = []
 
     def mark_start(self) -> None:
-        """The child started load: reset the baseline so its import cost is not counted."""
+        """The child started load: begin a reading here so its import cost is not counted."""
         with self._lock:
-            self._cores()
             self._t0 = time.monotonic()
+            self._mark = _Mark(self._t0, self._cpu_seconds())
             self._recording = True
 
     def mark_end(self) -> None:
@@ -60,23 +76,32 @@ class CpuSampler(threading.Thread):
         while not self._halt.wait(CPU_SAMPLE_S):  # bounded: halt() is always called
             with self._lock:
                 try:
-                    cores = self._cores()
+                    self._read()
                 except psutil.Error:
                     return
-                if self._recording and self._t0 is not None:
-                    self.samples.append((time.monotonic() - self._t0, cores))
 
-    def _cores(self) -> float:
-        """CPU of the child and its descendants since the previous call, in cores."""
+    def _read(self) -> None:
+        """Close the current reading if it covers MIN_READING_S; otherwise let it grow."""
+        if not (self._recording and self._mark is not None and self._t0 is not None):
+            return
+        now, used = time.monotonic(), self._cpu_seconds()
+        span = now - self._mark.at
+        if span < MIN_READING_S:
+            return
+        self.samples.append((now - self._t0, max(used - self._mark.cpu_s, 0.0) / span))
+        self._mark = _Mark(now, used)
+
+    def _cpu_seconds(self) -> float:
+        """User + system CPU seconds of the child and its descendants; a process that has
+        exited keeps the time it was last seen with, so the total never goes back."""
         if self._root is None:
             return 0.0
-        alive = [self._root, *self._root.children(recursive=True)]
-        total = 0.0
-        for proc in alive:
+        for proc in [self._root, *self._root.children(recursive=True)]:
             known = self._procs.setdefault(proc.pid, proc)
             with contextlib.suppress(psutil.Error):
-                total += known.cpu_percent(interval=None)
-        return total / 100.0
+                times = known.cpu_times()
+                self._cpu_by_pid[proc.pid] = times.user + times.system
+        return sum(self._cpu_by_pid.values())
 
 
 def cpu_peak(samples: np.ndarray, window: int = CPU_PEAK_WINDOW) -> float:
