@@ -114,7 +114,10 @@ def test_hanging_target_ends_within_its_bound(tmp_path: Path) -> None:
     started = time.monotonic()
     result = _run(tmp_path, config, "users: 2, duration: 3s, timeout: 1s", "errors.rate: < 1%")
     assert time.monotonic() - started < 3 + 20
-    assert result.outcome.verdict in (Verdict.FAIL, Verdict.ERROR)
+    # all its errors fall in its last seconds, so the error-rate interval is honestly wide;
+    # the run says instead that the target stopped answering, and when
+    assert result.outcome.verdict == Verdict.ERROR, result.outcome.reason
+    assert "stopped answering" in result.outcome.reason
     assert "timeout" in " ".join([*result.measurements.notes, result.outcome.reason])
 
 
