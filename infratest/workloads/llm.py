@@ -14,7 +14,7 @@ from infratest.units import Condition
 from infratest.workloads.context import WorkloadContext
 from infratest.workloads.fleet import fleet_settings
 from infratest.workloads.llm_plan import LlmPlan
-from infratest.workloads.load import decision_rule, no_answer_reason, open_model_plan, watched_run
+from infratest.workloads.load import decision_rule, open_model_plan, unanswered_reason, watched_run
 from infratest.workloads.load_plan import LoadPlan, RequestSpec
 from infratest.workloads.load_record import LoadRecord
 from infratest.workloads.sse import ANSWER_KINDS
@@ -117,7 +117,7 @@ def run_llm_workload(ctx: WorkloadContext) -> Measurements:
         "tokens_from_usage": run.record.llm.total("llm.usage"),
         "good": run.record.llm.total("llm.good"),
     }
-    reason = no_answer_reason(run)
+    reason = unanswered_reason(run)
     if reason and not set(run.record.outcomes.kinds) & set(ANSWER_KINDS):  # it did answer
         found.error = reason
     return found

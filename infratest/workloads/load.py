@@ -264,13 +264,12 @@ def open_model_notes(record: LoadRecord) -> list[str]:
 
 
 def no_answer_reason(run: LoadRun) -> str | None:
-    """When no request got any HTTP answer, the target is down or hung: say how it failed;
-    likewise when it answered at first and then stopped. (A target answering 500s is
-    measured, and fails its error-rate checks instead.)"""
+    """When no request got any HTTP answer, the target is down or hung: say how it failed.
+    (A target answering 500s is measured, and fails its error-rate checks instead.)"""
     outcomes, final = run.record.outcomes, run.record.final
     answered = outcomes.total_ok > 0 or any(k.startswith("HTTP ") for k in outcomes.kinds)
     if answered:
-        return stopped_answering_reason(outcomes)
+        return None
     if outcomes.kinds:
         key, count = max(outcomes.kinds.items(), key=lambda kv: kv[1])
         example = ((final.examples.get(key) if final else None) or [""])[0]
@@ -280,6 +279,13 @@ def no_answer_reason(run: LoadRun) -> str | None:
     if final is not None and final.user_errors:
         why = user_errors_note(final)
     return f"no request completed ({unanswered} unanswered): {why}"
+
+
+def unanswered_reason(run: LoadRun) -> str | None:
+    """Why a run cannot stand for the target's behaviour: it never answered, or it answered
+    and then stopped. (A sweep or capacity step instead counts a target that stopped
+    answering as a step that did not meet its SLO: that is where its capacity ended.)"""
+    return no_answer_reason(run) or stopped_answering_reason(run.record.outcomes)
 
 
 def decision_rule(spec: LoadSpec) -> DecisionRule:
@@ -339,7 +345,7 @@ def run_load_workload(ctx: WorkloadContext) -> Measurements:
     if pools:
         found.series["load"]["bodies"] = pools
         found.notes += pool_notes(pools)
-    reason = no_answer_reason(run)
+    reason = unanswered_reason(run)
     if reason:
         found.error = reason
     return found

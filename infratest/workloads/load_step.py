@@ -12,6 +12,7 @@ from infratest.measurements import MeasurementError, Measurements
 from infratest.spec.load_sections import SteppedTraffic
 from infratest.stats import exact
 from infratest.units import Condition, Dimension, format_quantity
+from infratest.workloads.answering import stopped_answering_reason
 from infratest.workloads.context import WorkloadContext
 from infratest.workloads.fleet import fleet_settings
 from infratest.workloads.load import build_plan, no_answer_reason, shifted, watched_run
@@ -132,6 +133,9 @@ def run_step(
     reason = no_answer_reason(run)
     if reason:
         raise MeasurementError(f"step at {level.label}: {reason}")
+    stopped = stopped_answering_reason(run.record.outcomes)
+    if stopped:
+        found.notes.append(stopped)  # the step then does not meet its SLO: capacity ended
     return Step(level, found, run.measured_seconds, offset_s + run.record.last_t)
 
 

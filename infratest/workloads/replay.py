@@ -15,7 +15,7 @@ from infratest.spec.replay_section import ReplaySpec
 from infratest.spec.traffic_file import TrafficFileError, read_traffic
 from infratest.workloads.context import WorkloadContext
 from infratest.workloads.fleet import fleet_settings
-from infratest.workloads.load import no_answer_reason, watched_run
+from infratest.workloads.load import unanswered_reason, watched_run
 from infratest.workloads.load_plan import LoadPlan
 from infratest.workloads.monitor import DecisionRule
 from infratest.workloads.replay_plan import replay_plan
@@ -70,7 +70,7 @@ def run_replay_workload(ctx: WorkloadContext) -> Measurements:
         "kinds": [r.name for r in plan.requests],
     }
     found.notes += replay_notes(plan, spec)
-    reason = no_answer_reason(run)
+    reason = unanswered_reason(run)
     if reason:
         found.error = reason
     return found
