@@ -12,21 +12,30 @@ from infratest.workloads.load_record import OutcomeCounts
 SILENT_WINDOWS = 2
 
 
+def is_answer(kind: str) -> bool:
+    """Whether a failure kind is still an answer from the target (a 500 is; a timeout,
+    reset or refusal is not)."""
+    return kind.startswith("HTTP ")
+
+
+def ever_answered(outcomes: OutcomeCounts) -> bool:
+    """Whether any request got an HTTP answer: a target that never did is down or hung."""
+    return outcomes.total_ok > 0 or any(is_answer(k) for k in outcomes.kinds)
+
+
 def _answered(outcomes: OutcomeCounts, window: int) -> int:
-    """Requests sent in `window` that got an HTTP answer (a 500 is an answer)."""
+    """Requests sent in `window` that got an HTTP answer."""
     kinds = outcomes.kinds_at.get(window, {})
-    http = sum(n for kind, n in kinds.items() if kind.startswith("HTTP "))
-    return outcomes.ok.get(window, 0) + http
+    return outcomes.ok.get(window, 0) + sum(n for k, n in kinds.items() if is_answer(k))
 
 
 def stopped_answering_reason(outcomes: OutcomeCounts) -> str | None:
     """Why the run cannot stand, when the target answered and then stopped; else None.
     Requests merely unanswered when the run ended are not counted: a slow target's last
     requests are still in flight, not lost."""
-    answered = [w for w in outcomes.ok.keys() | outcomes.kinds_at.keys() if _answered(outcomes, w)]
-    if not answered:
+    if not ever_answered(outcomes):
         return None  # never answered at all: the no-answer reason says how
-    last = max(answered)
+    last = max(w for w in outcomes.ok.keys() | outcomes.kinds_at.keys() if _answered(outcomes, w))
     silent = sorted(w for w, n in outcomes.failed.items() if w > last and n > 0)
     if len(silent) < SILENT_WINDOWS:
         return None

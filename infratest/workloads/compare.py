@@ -9,6 +9,7 @@ import dataclasses
 
 from infratest.deltas import DELTA_METRICS, delta_intervals
 from infratest.measurements import Measurements
+from infratest.workloads.answering import ever_answered
 from infratest.workloads.compare_errors import errors_change
 from infratest.workloads.compare_series import compare_series, layout_note
 from infratest.workloads.compare_split import side_record, side_sample
@@ -48,7 +49,7 @@ def compared_plan(ctx: WorkloadContext, candidate_url: str) -> LoadPlan:
 def _no_answer(record: LoadRecord, name: str) -> str | None:
     """A side that got no HTTP answer at all is down: say how it failed."""
     outcomes = record.outcomes
-    if outcomes.total_ok > 0 or any(k.startswith("HTTP ") for k in outcomes.kinds):
+    if ever_answered(outcomes):
         return None
     if outcomes.kinds:
         key, count = max(outcomes.kinds.items(), key=lambda kv: kv[1])

@@ -15,7 +15,7 @@ from infratest.spec.traffic import RequestSpec, Traffic, ValidateSpec
 from infratest.stats import exact
 from infratest.traces import TraceLists
 from infratest.units import Condition
-from infratest.workloads.answering import stopped_answering_reason
+from infratest.workloads.answering import ever_answered, stopped_answering_reason
 from infratest.workloads.body_sources import (
     answer_schema_of,
     bodies_of,
@@ -267,8 +267,7 @@ def no_answer_reason(run: LoadRun) -> str | None:
     """When no request got any HTTP answer, the target is down or hung: say how it failed.
     (A target answering 500s is measured, and fails its error-rate checks instead.)"""
     outcomes, final = run.record.outcomes, run.record.final
-    answered = outcomes.total_ok > 0 or any(k.startswith("HTTP ") for k in outcomes.kinds)
-    if answered:
+    if ever_answered(outcomes):
         return None
     if outcomes.kinds:
         key, count = max(outcomes.kinds.items(), key=lambda kv: kv[1])
