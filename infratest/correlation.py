@@ -9,6 +9,7 @@ independent requests D stays near 1, so nothing is lost when nothing is correlat
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -40,6 +41,7 @@ def bartlett_weights(windows: int) -> np.ndarray:
     return 1.0 - np.arange(1, used + 1, dtype=float) / (lags + 1.0)
 
 
+@functools.cache
 def _centred_windows(windows: int) -> float:
     """E[raw Bartlett sum] / sigma^2 for W independent windows centred on their own mean:
     (W - 1) - 2 * sum_l w_l (W - l) / W. Centring hides part of the variance (the lag-0 term
@@ -69,6 +71,14 @@ def bartlett_long_run_variance(residuals: np.ndarray) -> float:
     for lag, weight in enumerate(bartlett_weights(w), start=1):
         total += 2.0 * float(weight) * float(np.dot(e[lag:], e[:-lag]))
     return max(total, 0.0) * w / _centred_windows(w)
+
+
+@functools.cache
+def _cautious_factor(windows: int) -> float:
+    """How much the upper CAUTIOUS_COVERAGE bound of the variance ratio exceeds its estimate
+    for W windows (the same for every look at W windows, so computed once per W)."""
+    dof = long_run_degrees_of_freedom(windows)
+    return dof / float(chi2.ppf(1.0 - CAUTIOUS_COVERAGE, dof))
 
 
 def long_run_degrees_of_freedom(windows: int) -> float:
@@ -105,6 +115,5 @@ def design_effect(trials: ArrayLike, events: ArrayLike, cautious: bool = False) 
         return 1.0
     ratio = bartlett_long_run_variance(x - p_hat * n) / binomial
     if cautious:
-        dof = long_run_degrees_of_freedom(n.size)
-        ratio *= dof / float(chi2.ppf(1.0 - CAUTIOUS_COVERAGE, dof))
+        ratio *= _cautious_factor(n.size)
     return max(1.0, ratio)

@@ -36,12 +36,11 @@ class CpuSampler(threading.Thread):
         super().__init__(name="infratest-cpu-sampler", daemon=True)
         self._pid = pid
         self._root: psutil.Process | None = None
-        self._procs: dict[int, psutil.Process] = {}
         self._cpu_by_pid: dict[int, float] = {}
         self._lock = threading.Lock()
         self._halt = threading.Event()
-        self._t0: float | None = None
-        self._mark: _Mark | None = None
+        self._t0 = 0.0
+        self._mark: _Mark | None = None  # set with _t0 by mark_start
         self._recording = False
         self.samples: list[tuple[float, float]] = []
 
@@ -82,7 +81,7 @@ class CpuSampler(threading.Thread):
 
     def _read(self) -> None:
         """Close the current reading if it covers MIN_READING_S; otherwise let it grow."""
-        if not (self._recording and self._mark is not None and self._t0 is not None):
+        if not self._recording or self._mark is None:
             return
         now, used = time.monotonic(), self._cpu_seconds()
         span = now - self._mark.at
@@ -97,9 +96,8 @@ class CpuSampler(threading.Thread):
         if self._root is None:
             return 0.0
         for proc in [self._root, *self._root.children(recursive=True)]:
-            known = self._procs.setdefault(proc.pid, proc)
             with contextlib.suppress(psutil.Error):
-                times = known.cpu_times()
+                times = proc.cpu_times()
                 self._cpu_by_pid[proc.pid] = times.user + times.system
         return sum(self._cpu_by_pid.values())
 
