@@ -10,6 +10,7 @@ workers as a STOP message (SIGUSR1 lets requests in flight finish).
 """
 
 import locust  # noqa: I001  (must run first: it monkey-patches this process)
+import infratest.workloads.locust_stop_patch  # noqa: F401  (patched on import)
 
 import logging
 import signal

@@ -87,11 +87,13 @@ def build_user_class(plan: LoadPlan, run: "RunRecording", worker_index: int = 0)
     sender = sender_for(plan)
 
     def send(user: Any) -> None:
-        if run.stop_event.is_set():  # the measured window is over: send nothing more
-            gevent.sleep(0.05)
-            return
         now = time.time()
         since_start = now - run.started_at
+        # The measured window is over (its timer may have fired a moment before the run
+        # loop got to set the event): send nothing more, so every request sent is counted.
+        if run.stop_event.is_set() or since_start >= plan.duration_s:
+            gevent.sleep(0.05)
+            return
         run.in_flight.begin(since_start)
         try:
             _send(user.client, mix.next_send(since_start), plan, now, sender)

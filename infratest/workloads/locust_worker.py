@@ -11,6 +11,7 @@ Locust is imported first: it monkey-patches the process (see `locust_child`).
 """
 
 import locust  # noqa: I001  (must run first: it monkey-patches this process)
+import infratest.workloads.locust_stop_patch  # noqa: F401  (patched on import)
 
 import argparse
 import logging
