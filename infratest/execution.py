@@ -24,6 +24,7 @@ from infratest.targets import Target, TargetError, TargetPool, TargetSpec
 from infratest.trace_evidence import with_evidence
 from infratest.verdict import Outcome, error_outcome, evaluate
 from infratest.workloads.context import Progress, WorkloadContext
+from infratest.workloads.warm_generator import GeneratorPool
 
 Workload = Callable[[WorkloadContext], Measurements]
 
@@ -168,6 +169,7 @@ class Runner:
         self.config = config
         specs = {name: target_spec(name, t) for name, t in config.targets.items()}
         self.pool = TargetPool(specs, config.allow.hosts)
+        self.generators = GeneratorPool()  # warm Locust children, reused run after run
 
     def _measure(
         self, scenario: Scenario, assumption: Assumption, progress: Progress | None
@@ -188,6 +190,7 @@ class Runner:
             generators=self.config.generators,
             max_in_flight_limit=self.config.limits.max_in_flight,
             trace_headers=self.config.trace_headers,
+            generator_pool=self.generators,
         )
         candidate = self._candidate(assumption)
         compared_blind = assumption.compare is not None and candidate is None
@@ -250,7 +253,10 @@ class Runner:
 
     def close(self) -> None:
         """Stop every process started for this session."""
-        self.pool.close()
+        try:
+            self.generators.close()
+        finally:
+            self.pool.close()
 
 
 def _one_line(text: str, limit: int = 300) -> str:

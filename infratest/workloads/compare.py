@@ -73,7 +73,7 @@ def run_compare_workload(ctx: WorkloadContext) -> Measurements:
         plan = dataclasses.replace(plan, workers=fleet.workers, users=users)
     layout = plan.rounds
     assert layout is not None
-    run = execute(plan, None, fleet, ctx.allow_hosts, ctx.trace_headers)
+    run = execute(plan, ctx, None, fleet)
     latency_of, confidence = ctx.assumption.latency_of, ctx.confidence
     # the whole run's trust, series and notes; its figures are each side's, below
     whole = load_measurements(run, confidence, latency_of, decision_rule(spec).max_lag_s, ())

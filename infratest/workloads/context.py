@@ -12,6 +12,7 @@ from infratest.spec.scenario import Assumption, Scenario
 from infratest.targets import Target
 from infratest.targets.managed import ManagedProcess
 from infratest.workloads.live import Progress
+from infratest.workloads.warm_generator import GeneratorPool
 
 
 class TargetResolver(Protocol):
@@ -40,6 +41,7 @@ class WorkloadContext:
     generators: Generators = field(default_factory=Generators)  # spread over Locust workers
     max_in_flight_limit: int = 10000  # the config's limits.max_in_flight (open-model load)
     trace_headers: bool = True  # the config's trace_headers: requests carry trace context
+    generator_pool: GeneratorPool | None = None  # the session's warm Locust children
 
     @property
     def confidence(self) -> float:

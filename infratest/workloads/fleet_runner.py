@@ -27,18 +27,12 @@ from infratest.workloads.child_process import (
     supervise,
     terminate,
 )
+from infratest.workloads.child_stream import StopRequest, StreamReader, Watcher, signal_stop
 from infratest.workloads.cpu_sampler import THREAD_JOIN_S, CpuSampler, cpu_peak
 from infratest.workloads.fleet import FleetSettings
 from infratest.workloads.load_plan import LoadPlan
 from infratest.workloads.load_record import LoadRecord
-from infratest.workloads.load_runner import (
-    HARD_TIMEOUT_MARGIN_S,
-    LoadRun,
-    LoadRunError,
-    StopRequest,
-    StreamReader,
-    Watcher,
-)
+from infratest.workloads.load_runner import HARD_TIMEOUT_MARGIN_S, LoadRun, LoadRunError
 from infratest.workloads.worker_policy import WorkerPolicy
 
 _NULL = subprocess.DEVNULL
@@ -117,7 +111,8 @@ def _run_master(
         args = ["infratest.workloads.locust_master", "plan.json", "fleet.json"]
         proc = _spawn(work, args, subprocess.PIPE, stderr)
         sampler = CpuSampler(proc.pid)
-        reader = StreamReader(proc, sampler, record, watcher, on_mark=marks)
+        assert proc.stdout is not None
+        reader = StreamReader(proc.stdout, sampler, record, watcher, signal_stop(proc), marks)
         try:
             sampler.start()
             reader.start()

@@ -116,21 +116,21 @@ def open_model_plan(plan: LoadPlan, spec: LoadSpec, max_in_flight_limit: int) ->
 
 def execute(
     plan: LoadPlan,
+    ctx: WorkloadContext,
     monitor: CheckMonitor | None = None,
     fleet: FleetSettings | None = None,
-    allow_hosts: tuple[str, ...] = (),
-    trace_headers: bool = True,
 ) -> LoadRun:
-    """Run a plan (watched by `monitor`), on Locust workers when `fleet` says so, with the
-    session's allow-list and trace-header setting; a generator that could not run is an
-    error (a user class that could not be loaded says where it is written and why)."""
-    plan = dataclasses.replace(plan, trace_headers=trace_headers)
+    """Run a plan (watched by `monitor`), on Locust workers when `fleet` says so, else on
+    the session's warm generators, with the session's allow-list and trace-header
+    setting; a generator that could not run is an error (a user class that could not be
+    loaded says where it is written and why)."""
+    plan = dataclasses.replace(plan, trace_headers=ctx.trace_headers)
     if plan.own_user:  # its requests may also go to allowed hosts besides the target
-        plan = dataclasses.replace(plan, allow_hosts=allow_hosts)
+        plan = dataclasses.replace(plan, allow_hosts=ctx.allow_hosts)
     try:
         if fleet is None:
-            return run_load(plan, watcher=monitor)
-        policy = WorkerPolicy(allow_hosts, plan.users, plan.duration_s, user_classes=True)
+            return run_load(plan, watcher=monitor, generators=ctx.generator_pool)
+        policy = WorkerPolicy(ctx.allow_hosts, plan.users, plan.duration_s, user_classes=True)
         return run_fleet(plan, fleet, policy, watcher=monitor)
     except UserClassError as exc:
         raise MeasurementError(str(exc)) from None
@@ -319,7 +319,7 @@ def watched_run(
     """One load run with its checks watched: the run and its measurements (with stopping)."""
     latency_of = ctx.assumption.latency_of
     monitor = CheckMonitor(expect, rule, ctx.confidence, latency_of, progress)
-    run = execute(plan, monitor, fleet, ctx.allow_hosts, ctx.trace_headers)
+    run = execute(plan, ctx, monitor, fleet)
     found = load_measurements(run, ctx.confidence, latency_of, rule.max_lag_s)
     found.stopping = stopping_of(run, plan, monitor)
     return run, found

@@ -14,9 +14,13 @@ Once a second a :class:`~infratest.workloads.wire.Tick` line goes to stdout with
 windows, the requests in flight and the event loop's scheduling lag; a `Final` line ends
 the run. SIGUSR1 asks for an early stop that lets requests in flight finish (every check
 was decided), SIGUSR2 for one that does not wait (a check failed).
+
+A warm child (:mod:`infratest.workloads.locust_serve`) runs many plans, one `ChildRun`
+each, so the second and later runs of a session do not pay Locust's import again.
 """
 
 import locust  # noqa: I001  (must run first: it monkey-patches this process)
+import infratest.workloads.locust_stop_patch  # noqa: F401  (patched on import)
 
 import json
 import logging
@@ -27,6 +31,7 @@ from pathlib import Path
 
 import gevent
 from locust.env import Environment
+from locust.event import Events
 
 from infratest.workloads.load_plan import LoadPlan
 from infratest.workloads.locust_users import build_user_class
@@ -45,11 +50,14 @@ EXIT_USER_CLASS = 5
 class ChildRun(RunRecording):
     """One run: start users, stream ticks, stop at the deadline or on a signal, end cleanly."""
 
-    def __init__(self, plan: LoadPlan) -> None:
+    def __init__(self, plan: LoadPlan, events: Events | None = None) -> None:
+        """`events`: Locust's global hooks by default (a user's own locustfile may listen
+        there); a warm child that runs plan after plan passes fresh ones per run, or every
+        earlier run's listeners would keep receiving its requests."""
         super().__init__(plan)
         self.env = Environment(
             user_classes=[build_user_class(plan, self)],
-            events=locust.events,
+            events=events if events is not None else locust.events,
             host=plan.host,
             stop_timeout=self.drain_s,
         )
@@ -60,10 +68,12 @@ class ChildRun(RunRecording):
     def send(self, message: Tick | Final) -> None:
         print_line(encode(message))
 
-    def execute(self) -> int:
-        """Run the plan to the end (or to a signal) and stream what was measured."""
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2):
-            gevent.signal_handler(sig, self._on_signal, sig)
+    def execute(self, own_signals: bool = True) -> int:
+        """Run the plan to the end (or to a signal) and stream what was measured. A warm
+        child routes signals itself (`own_signals=False`) and calls `request_stop`."""
+        if own_signals:
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2):
+                gevent.signal_handler(sig, self.request_stop, sig)
         self.started_at = time.time()
         real_start_thread(self.watchdog, ())
         print_line('{"event":"start","t":0.0}')
@@ -78,7 +88,7 @@ class ChildRun(RunRecording):
         self.finish()
         return 0
 
-    def _on_signal(self, sig: signal.Signals) -> None:
+    def request_stop(self, sig: signal.Signals) -> None:
         """SIGUSR1: the parent has decided, stop and let requests in flight finish (within
         the drain). SIGUSR2: a check has failed, stop now. SIGTERM/SIGINT: stop now, keep
         what was measured. Requests still unanswered are reported, not dropped."""

@@ -23,10 +23,10 @@ from infratest.metrics import METRICS
 from infratest.stats import Interval
 from infratest.units import Condition
 from infratest.verdict import Verdict, condition_text, decide, describe_interval
+from infratest.workloads.child_stream import StopRequest
 from infratest.workloads.live import LiveCheck, LiveStatus, Progress
 from infratest.workloads.load_figures import FIGURES, Reading, load_intervals
 from infratest.workloads.load_record import LoadRecord
-from infratest.workloads.load_runner import StopRequest
 from infratest.workloads.saturation import DEFAULT_MAX_LAG_S, STANDS_WHEN_SATURATED
 from infratest.workloads.trust import untrusted_reason
 

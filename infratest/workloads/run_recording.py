@@ -49,6 +49,7 @@ class RunRecording:
 
     runner: Any  # the Locust runner whose users send the requests
     worker_name: str | None = None  # set by a worker of a distributed run
+    serving = False  # set in a warm child, which outlives its runs
 
     def __init__(self, plan: LoadPlan) -> None:
         self.plan = plan
@@ -174,8 +175,11 @@ class RunRecording:
             self.lags.append(max(time.perf_counter() - asked - LAG_PERIOD_S, 0.0))
 
     def watchdog(self) -> None:
-        """Real OS thread: if the run is still alive long past its end, flush and exit hard."""
+        """Real OS thread: if the run is still alive long past its end, flush and exit hard
+        (a warm child that has finished the run and gone on to the next one stays)."""
         real_sleep(self.plan.duration_s + self.plan.timeout_s + WATCHDOG_MARGIN_S)
+        if self.finished and self.serving:
+            return
         if not self.finished:
             self.signalled = self.signalled or "watchdog"
             self.reason = "watchdog: the run did not end in time; " + self.reason

@@ -137,3 +137,41 @@ def _arrivals(data: dict[str, Any] | None) -> ArrivalsDelta | None:
         return None
     windows = tuple(ArrivalWindow(**w) for w in data.get("windows", ()))
     return ArrivalsDelta(windows=windows, lag_histogram=data.get("lag_histogram"))
+
+
+# --- a warm child's commands (parent -> child, JSON lines on the child's stdin) -------------
+
+RUN_DONE = "done"  # mark: a warm child finished one run ({"event": "done", "run", "code"})
+
+
+@dataclass(frozen=True)
+class RunCommand:
+    """Run the plan in this file; its lines end with a `done` mark carrying the same number."""
+
+    run: int
+    plan_path: str
+
+
+@dataclass(frozen=True)
+class StopCommand:
+    """End run `run` early: let requests in flight finish (decided), or not (`hurry`: failed)."""
+
+    run: int
+    hurry: bool
+
+
+def encode_command(command: RunCommand | StopCommand) -> str:
+    kind = "run" if isinstance(command, RunCommand) else "stop"
+    return json.dumps({"command": kind, **asdict(command)}, separators=(",", ":"))
+
+
+def decode_command(line: str | bytes) -> RunCommand | StopCommand | None:
+    """A command line as its command; anything else is None (the child ignores it)."""
+    try:
+        data = json.loads(line)
+        kind = data.pop("command")
+        if kind == "run":
+            return RunCommand(**data)
+        return StopCommand(**data) if kind == "stop" else None
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
