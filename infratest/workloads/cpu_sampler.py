@@ -68,9 +68,7 @@ class CpuSampler(threading.Thread):
             self.join(THREAD_JOIN_S)
 
     def run(self) -> None:
-        try:
-            self._root = psutil.Process(self._pid)
-        except psutil.Error:
+        if self._process() is None:
             return  # the child is already gone; its exit code and stderr tell why
         while not self._halt.wait(CPU_SAMPLE_S):  # bounded: halt() is always called
             with self._lock:
@@ -90,12 +88,22 @@ class CpuSampler(threading.Thread):
         self.samples.append((now - self._t0, max(used - self._mark.cpu_s, 0.0) / span))
         self._mark = _Mark(now, used)
 
+    def _process(self) -> psutil.Process | None:
+        """The child, looked up once by whichever comes first: this thread, or a start mark
+        (a warm child marks its start at once, and its CPU seconds before it are not this
+        run's: a baseline of 0 would count them all in the first reading)."""
+        if self._root is None:
+            with contextlib.suppress(psutil.Error):
+                self._root = psutil.Process(self._pid)
+        return self._root
+
     def _cpu_seconds(self) -> float:
         """User + system CPU seconds of the child and its descendants; a process that has
         exited keeps the time it was last seen with, so the total never goes back."""
-        if self._root is None:
+        root = self._process()
+        if root is None:
             return 0.0
-        for proc in [self._root, *self._root.children(recursive=True)]:
+        for proc in [root, *root.children(recursive=True)]:
             with contextlib.suppress(psutil.Error):
                 times = proc.cpu_times()
                 self._cpu_by_pid[proc.pid] = times.user + times.system

@@ -28,6 +28,7 @@ from infratest.workloads.wire import StopCommand
 pytestmark = [pytest.mark.load, pytest.mark.usefixtures("no_leftover_processes")]
 
 EXIT_WAIT_S = 10.0
+CORES = psutil.cpu_count() or 1
 
 
 def _plan(url: str, **kw: object) -> LoadPlan:
@@ -61,6 +62,9 @@ def test_consecutive_runs_share_one_child_and_count_only_their_own_requests(
         assert run.exit_code == 0 and run.hard_timeout_s is None
         assert run.record.final is not None and run.record.final.reason == "duration reached"
         assert 1.9 <= run.measured_seconds <= 2.1
+        # CPU is counted from this run's start only (it read the child's whole life as
+        # the first reading's: 5 to 12 "cores" on a 2-core machine)
+        assert 0 < run.generator_cpu_peak <= CORES
         # every request the server logged so far was counted by exactly one run
         assert _logged(log) == sum(sent)
     assert len(pids[0]) == 1 and pids[0] == pids[1] == pids[2]
