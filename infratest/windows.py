@@ -399,30 +399,39 @@ class _BoundTest:
         return float(candidates[lo])
 
 
+Windows = tuple[ArrayLike, ArrayLike]  # per-window (trials, events), in time order
+
+
 def proportion_over_windows(
-    trials: ArrayLike, events: ArrayLike, confidence: float, cautious: bool = False
+    trials: ArrayLike,
+    events: ArrayLike,
+    confidence: float,
+    cautious: bool = False,
+    effect_of: Windows | None = None,
 ) -> Interval:
     """Anytime-valid share of events (e.g. errors) from per-window counts in time order;
-    `cautious` as for the design effect."""
+    `cautious` as for the design effect, which comes from `effect_of` when given (other
+    windows' counts whose correlation stands for these), else from these counts."""
     n = np.asarray(trials, dtype=float).reshape(-1)
     x = np.asarray(events, dtype=float).reshape(-1)
-    d = design_effect(n, x, cautious)
+    d = design_effect(*(effect_of or (n, x)), cautious)
     return proportion_cs(float(x.sum()), float(n.sum()), confidence, d)
 
 
 def proportion_once_over_windows(
-    trials: ArrayLike, events: ArrayLike, confidence: float
+    trials: ArrayLike, events: ArrayLike, confidence: float, effect_of: Windows | None = None
 ) -> Interval:
     """Share of events decided once, at the end (a compare, never watched while it runs):
     Clopper-Pearson one-sided bounds on the effective counts k/D of n/D, the design effect D
-    from the per-window counts, so bursts widen it and independent requests do not."""
+    from the per-window counts (or `effect_of`'s), so bursts widen it and independent
+    requests do not."""
     c = _check_confidence(confidence)
     n = np.asarray(trials, dtype=float).reshape(-1)
     x = np.asarray(events, dtype=float).reshape(-1)
     total, hits = float(n.sum()), float(x.sum())
     if total <= 0:
         return Interval(math.nan, 0.0, 1.0, c, 0, "clopper-pearson-windows")
-    d = design_effect(n, x)
+    d = design_effect(*(effect_of or (n, x)))
     size, k = total / d, hits / d
     low = float(beta.ppf(1.0 - c, k, size - k + 1.0)) if k > 0 else 0.0
     high = float(beta.ppf(c, k + 1.0, size - k)) if k < size else 1.0

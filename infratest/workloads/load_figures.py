@@ -113,18 +113,25 @@ def _window_count(record: LoadRecord, censored: Censored) -> int:
 
 def _errors_rate(record: LoadRecord, how: Reading) -> Interval:
     """Failed ÷ sent. A request without an answer counts as a failure for the upper end and
-    as a success for the lower end: it could still go either way."""
+    as a success for the lower end: it could still go either way.
+
+    The correlation of failures (the design effect) is read from the answered requests
+    only. Requests still in flight at a look sit in its last second by construction; taken
+    as failures they looked like one burst to the design effect (D of several hundred over
+    five windows at 30 streamed answers a second), and no error check could pass while
+    answers took longer than a few milliseconds. Their count still widens the upper end."""
     censored = record.censored()
     windows = _window_count(record, censored)
     ok, failed = record.outcomes.per_window(windows)
     unanswered = np.bincount(censored.windows[censored.windows >= 0], minlength=windows)[:windows]
+    answered = (ok + failed, failed)
 
     def share(trials: np.ndarray, events: np.ndarray) -> Interval:
         if how.once:
-            return proportion_once_over_windows(trials, events, how.confidence)
-        return proportion_over_windows(trials, events, how.confidence, how.cautious)
+            return proportion_once_over_windows(trials, events, how.confidence, answered)
+        return proportion_over_windows(trials, events, how.confidence, how.cautious, answered)
 
-    known = share(ok + failed, failed)
+    known = share(*answered)
     if not unanswered.any():
         return known
     worst = share(ok + failed + unanswered, failed + unanswered)
