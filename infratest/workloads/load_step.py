@@ -119,6 +119,10 @@ def run_step(
     `slo` watched by `rule` (a capacity step ends once its SLO is decided); a target that
     never answered is a measurement error."""
     assert ctx.target is not None
+    # A fresh child per step, not the session's warm one: its exit closes the previous
+    # step's connections, so a queue that step left at a saturated target is not carried
+    # into the next one (on a warm child a rate step found 100 requests queued behind it).
+    ctx = dataclasses.replace(ctx, generator_pool=None)
     try:
         plan = step_plan(spec, ctx.target.url, level, step, warmup, ctx.max_in_flight_limit)
     except ValueError as exc:
