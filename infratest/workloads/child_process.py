@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 from pathlib import Path
 from typing import IO
 
@@ -56,9 +57,29 @@ def supervise(proc: subprocess.Popen[str], limit_s: float) -> bool:
         signal_child_group(proc, signal.SIGKILL)
 
 
-def stderr_tail(stderr: IO[bytes]) -> str:
+def spawn_module(
+    module: str, args: list[str], cwd: Path, stderr: IO[bytes], stdin: int = subprocess.DEVNULL
+) -> subprocess.Popen[str]:
+    """`python -m module args` in `cwd`, leading a session of its own (so its whole group
+    can be signalled and reaped), lines on a text stdout pipe, stderr to a file."""
+    return subprocess.Popen(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd,
+        env=child_env(),
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        bufsize=1,
+        start_new_session=True,
+    )
+
+
+def stderr_tail(stderr: IO[bytes], since: int = 0) -> str:
+    """The last lines written to `stderr` at or after byte `since` (a warm child's file
+    holds every run's)."""
     stderr.seek(0, os.SEEK_END)
     size = stderr.tell()
-    stderr.seek(max(size - 65536, 0))
+    stderr.seek(max(size - 65536, since, 0))
     lines = stderr.read().decode("utf-8", "replace").splitlines()
     return "\n".join(lines[-STDERR_TAIL_LINES:])

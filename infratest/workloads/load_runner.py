@@ -10,16 +10,13 @@ target's latency, so callers need to know when that happened.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 
-from infratest.workloads.child_process import child_env, stderr_tail, supervise, terminate
+from infratest.workloads.child_process import spawn_module, stderr_tail, supervise, terminate
 from infratest.workloads.child_stream import (
     ChildOutcome,
     StopRequest,
@@ -63,27 +60,12 @@ class LoadRun:
         return self.record.measured_seconds
 
 
-def _spawn(work: Path, stderr: IO[bytes]) -> subprocess.Popen[str]:
-    cmd = [sys.executable, "-m", "infratest.workloads.locust_child", "plan.json"]
-    return subprocess.Popen(
-        cmd,
-        cwd=work,
-        env=child_env(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=stderr,
-        text=True,
-        bufsize=1,
-        start_new_session=True,
-    )
-
-
 def _run_child(
     work: Path, limit_s: float, record: LoadRecord, watcher: Watcher | None
 ) -> ChildOutcome:
     """Start a one-shot child in `work`, read its stream, sample its CPU, always reap it."""
     with open(work / "stderr.txt", "w+b") as stderr:
-        proc = _spawn(work, stderr)
+        proc = spawn_module("infratest.workloads.locust_child", ["plan.json"], work, stderr)
         sampler = CpuSampler(proc.pid)
         assert proc.stdout is not None
         reader = StreamReader(proc.stdout, sampler, record, watcher, signal_stop(proc))

@@ -15,7 +15,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -25,8 +24,9 @@ import numpy as np
 
 from infratest.workloads.child_process import (
     REAP_TIMEOUT_S,
-    child_env,
     signal_child_group,
+    spawn_module,
+    stderr_tail,
     terminate,
 )
 from infratest.workloads.child_stream import ChildOutcome, StreamReader, Watcher
@@ -35,8 +35,6 @@ from infratest.workloads.load_record import LoadRecord
 from infratest.workloads.wire import RunCommand, StopCommand, encode_command
 
 STDIN_CLOSE_GRACE_S = 2.0  # an idle child exits at once; one mid-run writes its last lines
-STDERR_TAIL_BYTES = 65536
-STDERR_TAIL_LINES = 40
 
 
 class WarmGenerator:
@@ -52,17 +50,7 @@ class WarmGenerator:
     def start(cls) -> WarmGenerator:
         folder = Path(tempfile.mkdtemp(prefix="infratest-generator-"))
         stderr = open(folder / "stderr.txt", "w+b")  # noqa: SIM115 (closed by close())
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "infratest.workloads.locust_serve"],
-            cwd=folder,
-            env=child_env(),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-            bufsize=1,
-            start_new_session=True,
-        )
+        proc = spawn_module("infratest.workloads.locust_serve", [], folder, stderr, subprocess.PIPE)
         return cls(proc, stderr, folder)
 
     @property
@@ -115,16 +103,8 @@ class WarmGenerator:
         if code is None:
             code = self.proc.returncode if self.proc.returncode is not None else -1
         cpu = np.asarray(sampler.samples, dtype=np.float64).reshape(-1, 2)
-        return ChildOutcome(code, cpu, timed_out, reader.stop, self._stderr_since(stderr_from))
-
-    def _stderr_since(self, offset: int) -> str:
-        """What the child wrote to stderr during this run (its last lines)."""
-        with contextlib.suppress(OSError, ValueError):
-            end = self._stderr.seek(0, os.SEEK_END)
-            self._stderr.seek(max(offset, end - STDERR_TAIL_BYTES))
-            lines = self._stderr.read().decode("utf-8", "replace").splitlines()
-            return "\n".join(lines[-STDERR_TAIL_LINES:])
-        return ""
+        tail = stderr_tail(self._stderr, since=stderr_from)
+        return ChildOutcome(code, cpu, timed_out, reader.stop, tail)
 
     def _end(self) -> None:
         """End the child (stdin closed: it finishes a run in progress and exits; then
